@@ -1,0 +1,239 @@
+"""Tile parameters, run-time configuration and the enums shared by golden model and RTL.
+
+The golden model never imports amaranth; ``hdl`` imports this module so that one parameter
+object configures both.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "InputMode", "InputSource", "Activation", "Phase", "ErrorBit",
+    "TileParams", "TileConfig",
+]
+
+
+class InputMode(enum.IntEnum):
+    """How the ILP reads an input word (``CTRL.input_mode``)."""
+    UNSIGNED = 0
+    SIGNED = 1
+
+
+class InputSource(enum.IntEnum):
+    """Where the crossbar's input lanes come from (``CTRL.input_source``)."""
+    HOST = 0    # the tile's own ILP, fed by the ``x`` stream
+    LANES = 1   # the ``lanes_in`` port (the mesh)
+
+
+class Activation(enum.IntEnum):
+    """EN-window activation (``CTRL.activation``)."""
+    RELU = 0
+    IDENTITY = 1
+    HARD_SIGMOID = 2
+    WINDOW = 3
+
+
+class Phase(enum.IntEnum):
+    """Local-controller phase (``STATUS.phase``)."""
+    IDLE = 0
+    INTEGRATE = 1
+    EVALUATE = 2
+    CONVERT = 3
+    EMIT = 4
+    OUTPUT = 5
+
+
+class ErrorBit(enum.IntEnum):
+    """Bit positions of the ``ERROR`` register."""
+    BAD_VALUE = 0
+    BUSY_WRITE = 1
+    BAD_ADDRESS = 2
+    BAD_ROW = 3
+    CAP_SAT = 4
+    OUT_SAT = 5
+    LANE_OVERRANGE = 6
+    LANE_COLLISION = 7
+
+
+def _check_int(name, value, lo, hi):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, not {value!r}")
+    if not lo <= value <= hi:
+        raise ValueError(f"{name} must be in [{lo}, {hi}], not {value!r}")
+
+
+@dataclass(frozen=True)
+class TileParams:
+    """Design-time parameters of one tile; defaults are the chip's (docs/spec.md section 1)."""
+    rows: int = 512
+    cols: int = 512
+    in_bits: int = 8
+    out_bits: int = 8
+    code_bits: int = 8
+    devices_per_weight: int = 4
+    f_factor: int = 1
+    charge_bits: int = 24
+    gain_bits: int = 8
+    gain_frac_bits: int = 7
+
+    def __post_init__(self):
+        _check_int("rows", self.rows, 1, 4096)
+        _check_int("cols", self.cols, 1, 4096)
+        _check_int("in_bits", self.in_bits, 2, 16)
+        _check_int("out_bits", self.out_bits, 2, 16)
+        _check_int("code_bits", self.code_bits, 1, 12)
+        if self.devices_per_weight not in (2, 4) or isinstance(self.devices_per_weight, bool):
+            raise ValueError(
+                f"devices_per_weight must be 2 or 4, not {self.devices_per_weight!r}")
+        _check_int("f_factor", self.f_factor, 1, 15)
+        if self.devices_per_weight == 2 and self.f_factor != 1:
+            raise ValueError(
+                f"f_factor only applies to 4-PCM cells; with devices_per_weight=2 it must be 1, "
+                f"not {self.f_factor!r}")
+        _check_int("charge_bits", self.charge_bits, 2, 48)
+        _check_int("gain_bits", self.gain_bits, 1, 16)
+        _check_int("gain_frac_bits", self.gain_frac_bits, 0, self.gain_bits)
+
+    # -- derived quantities -------------------------------------------------------------------
+    @property
+    def code_max(self) -> int:
+        return (1 << self.code_bits) - 1
+
+    @property
+    def weight_max(self) -> int:
+        """Largest |w| of one unit cell."""
+        if self.devices_per_weight == 4:
+            return self.f_factor * self.code_max + self.code_max
+        return self.code_max
+
+    @property
+    def out_max(self) -> int:
+        return (1 << self.out_bits) - 1
+
+    @property
+    def charge_max(self) -> int:
+        return (1 << (self.charge_bits - 1)) - 1
+
+    @property
+    def offset_bits(self) -> int:
+        return self.out_bits + 1
+
+    @property
+    def gain_one(self) -> int:
+        """Gain code meaning 1.0 (the reset value of every GAIN register)."""
+        return 1 << self.gain_frac_bits
+
+    @property
+    def ramp_shift_max(self) -> int:
+        return self.charge_bits
+
+    @property
+    def duration_max(self) -> int:
+        """Longest duration any input lane can be counted to (2^in_bits - 1)."""
+        return (1 << self.in_bits) - 1
+
+    def input_duration_max(self, mode: InputMode) -> int:
+        """D of docs/spec.md section 2: the longest duration in this input mode."""
+        mode = InputMode(mode)
+        if mode == InputMode.UNSIGNED:
+            return (1 << self.in_bits) - 1
+        return 1 << (self.in_bits - 1)
+
+    def input_range(self, mode: InputMode) -> tuple[int, int]:
+        """Inclusive range of legal input words in this mode."""
+        mode = InputMode(mode)
+        if mode == InputMode.UNSIGNED:
+            return 0, (1 << self.in_bits) - 1
+        return -(1 << (self.in_bits - 1)), (1 << (self.in_bits - 1)) - 1
+
+    @property
+    def accumulator_max(self) -> int:
+        """Largest |Q| before saturation: rows * duration_max * weight_max."""
+        return self.rows * self.duration_max * self.weight_max
+
+    @property
+    def accumulator_bits(self) -> int:
+        """Signed width that holds any unsaturated column charge."""
+        return max(self.accumulator_max.bit_length() + 1, self.charge_bits)
+
+    @property
+    def cell_fields(self) -> tuple[str, ...]:
+        """Names of the conductance codes of one unit cell, in storage order."""
+        return ("gp", "gm", "lp", "lm") if self.devices_per_weight == 4 else ("gp", "gm")
+
+    def activation_window(self, activation: Activation, en_window=(0, None)) -> tuple[int, int]:
+        """EN window [lo, hi] of an activation (docs/spec.md section 5)."""
+        activation = Activation(activation)
+        ob = self.out_bits
+        if activation == Activation.RELU:
+            return 0, self.out_max
+        if activation == Activation.IDENTITY:
+            return -(1 << (ob - 1)), (1 << (ob - 1)) - 1
+        if activation == Activation.HARD_SIGMOID:
+            return -(1 << (ob - 2)), 1 << (ob - 2)
+        lo, hi = en_window
+        return lo, (self.out_max if hi is None else hi)
+
+
+@dataclass
+class TileConfig:
+    """Run-time configuration: the contents of the tile's configuration registers.
+
+    ``gain`` and ``offset`` default to the reset values (gain 1.0, offset 0) for ``params.cols``
+    columns; call :meth:`validate` against the tile's parameters before use.
+    """
+    input_mode: InputMode = InputMode.UNSIGNED
+    input_source: InputSource = InputSource.HOST
+    activation: Activation = Activation.RELU
+    ramp_shift: int = 0
+    en_lo: int = 0
+    en_hi: int | None = None          # None: out_max
+    gain: np.ndarray | None = None    # (cols,) unsigned codes; None: all gain_one
+    offset: np.ndarray | None = None  # (cols,) signed; None: all 0
+
+    def resolved(self, params: TileParams) -> "TileConfig":
+        """A validated copy with defaults filled in for ``params``."""
+        cfg = TileConfig(
+            input_mode=InputMode(self.input_mode),
+            input_source=InputSource(self.input_source),
+            activation=Activation(self.activation),
+            ramp_shift=self.ramp_shift,
+            en_lo=self.en_lo,
+            en_hi=params.out_max if self.en_hi is None else self.en_hi,
+            gain=(np.full(params.cols, params.gain_one, dtype=np.int64) if self.gain is None
+                  else np.asarray(self.gain)),
+            offset=(np.zeros(params.cols, dtype=np.int64) if self.offset is None
+                    else np.asarray(self.offset)),
+        )
+        cfg.validate(params)
+        cfg.gain = cfg.gain.astype(np.int64)
+        cfg.offset = cfg.offset.astype(np.int64)
+        return cfg
+
+    def validate(self, params: TileParams) -> None:
+        _check_int("ramp_shift", self.ramp_shift, 0, params.ramp_shift_max)
+        _check_int("en_lo", self.en_lo, -(1 << 15), (1 << 15) - 1)
+        en_hi = params.out_max if self.en_hi is None else self.en_hi
+        _check_int("en_hi", en_hi, -(1 << 15), (1 << 15) - 1)
+        if not self.en_lo <= en_hi <= self.en_lo + params.out_max:
+            raise ValueError(
+                f"EN window must satisfy lo <= hi <= lo + out_max ({params.out_max}), "
+                f"not lo={self.en_lo}, hi={en_hi}")
+        for name, arr, lo, hi in (
+            ("gain", self.gain, 0, (1 << params.gain_bits) - 1),
+            ("offset", self.offset, -(1 << params.out_bits), (1 << params.out_bits) - 1),
+        ):
+            if arr is None:
+                continue
+            arr = np.asarray(arr)
+            if arr.shape != (params.cols,):
+                raise ValueError(f"{name} must have shape ({params.cols},), not {arr.shape}")
+            if not np.issubdtype(arr.dtype, np.integer):
+                raise TypeError(f"{name} must be an integer array, not dtype {arr.dtype}")
+            if arr.size and (arr.min() < lo or arr.max() > hi):
+                bad = int(np.flatnonzero((arr < lo) | (arr > hi))[0])
+                raise ValueError(
+                    f"{name}[{bad}] = {int(arr[bad])} is outside [{lo}, {hi}]")

@@ -1,0 +1,147 @@
+"""Behavioral model of the analog array: conductance codes, integration, capacitor saturation."""
+from amaranth.hdl import Module, Signal, Mux, signed, unsigned
+from amaranth.lib import data, memory, wiring, stream
+from amaranth.lib.wiring import In, Out
+
+from golden.spec import TileParams
+from .types import PulseLanesSignature, cell_layout, charge_layout, row_write_layout
+
+__all__ = ["Crossbar"]
+
+
+class Crossbar(wiring.Component):
+    """The PCM crossbar and its per-column capacitors (docs/spec.md sections 3-4).
+
+    Not a synthesis target: it stands for the analog array. While the input window is open it
+    counts each lane's high ticks (the lane's duration) and latches its polarity; when the window
+    closes it multiplies and accumulates one row per cycle against the code memory
+    (``rows + 1`` cycles, the +1 being the memory's read latency), which equals the physical
+    integration because the array is linear. On the cycle after, ``done`` pulses and ``charge``
+    holds the saturated column charges until the next window closes.
+
+    Members
+    -------
+    lanes : In(PulseLanesSignature(params.rows))
+        Input pulse window.
+    prog : In(stream.Signature(row_write_layout(params)))
+        Row writes of conductance codes; ready while no window is open or being evaluated.
+    charge : Out(charge_layout(params))
+        Column charges clamped to +-charge_max.
+    done : Out(1)
+        One cycle after the last evaluation cycle.
+    cap_sat : Out(1)
+        Some column's charge was clamped (valid with ``done``).
+    evaluating : Out(1)
+        The multiply-accumulate is running (the EVALUATE phase).
+    engaged : Out(1)
+        Registered: a window was open last cycle or the multiply-accumulate is running (no
+        combinational path from ``lanes``, for admission control).
+    overrange : Out(1)
+        One cycle: a lane stayed high longer than 2^in_bits - 1 ticks.
+    bad_row : Out(1)
+        One cycle: a row write named a row >= rows and was dropped.
+    """
+
+    def __init__(self, params: TileParams):
+        if not isinstance(params, TileParams):
+            raise TypeError(f"params must be a TileParams, not {params!r}")
+        self.params = params
+        super().__init__({
+            "lanes": In(PulseLanesSignature(params.rows)),
+            "prog": In(stream.Signature(row_write_layout(params))),
+            "charge": Out(charge_layout(params)),
+            "done": Out(1),
+            "cap_sat": Out(1),
+            "evaluating": Out(1),
+            "engaged": Out(1),
+            "overrange": Out(1),
+            "bad_row": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        p = self.params
+        ib = p.in_bits
+        count_max = (1 << ib) - 1
+
+        m.submodules.codes = codes = memory.Memory(
+            shape=data.ArrayLayout(cell_layout(p), p.cols), depth=p.rows, init=[])
+        wr = codes.write_port()
+        rd = codes.read_port(domain="sync")
+
+        # -- duration counting while the window is open ---------------------------------------
+        window_prev = Signal()
+        window = self.lanes.window
+        opening = window & ~window_prev
+        closing = ~window & window_prev
+        m.d.sync += window_prev.eq(window)
+
+        counts = Signal(data.ArrayLayout(unsigned(ib), p.rows))
+        signs = Signal(p.rows)
+        overflow = Signal(p.rows)
+        for r in range(p.rows):
+            pulse = window & self.lanes.pulse[r]
+            with m.If(opening):
+                m.d.sync += [counts[r].eq(pulse), signs[r].eq(pulse & self.lanes.sign[r])]
+            with m.Elif(pulse):
+                with m.If(counts[r] == count_max):
+                    m.d.comb += overflow[r].eq(1)
+                with m.Else():
+                    m.d.sync += counts[r].eq(counts[r] + 1)
+                m.d.sync += signs[r].eq(self.lanes.sign[r])
+        m.d.comb += self.overrange.eq(overflow != 0)
+
+        # -- row-serial multiply-accumulate ---------------------------------------------------
+        row_bits = max(1, p.rows.bit_length())
+        active = Signal()
+        row = Signal(row_bits)           # row whose codes the read port returns this cycle + 1
+        done = Signal()
+        acc = [Signal(signed(p.accumulator_bits), name=f"acc_{c}") for c in range(p.cols)]
+
+        m.d.comb += [self.evaluating.eq(closing | active), self.engaged.eq(window_prev | active)]
+        m.d.sync += done.eq(0)
+        with m.If(closing):
+            m.d.comb += rd.addr.eq(0)
+            m.d.sync += [active.eq(1), row.eq(1)] + [a.eq(0) for a in acc]
+        with m.Elif(active):
+            m.d.comb += rd.addr.eq(row)
+            m.d.sync += row.eq(row + 1)
+            with m.If(row == p.rows):
+                m.d.sync += [active.eq(0), done.eq(1)]
+            prev = Signal(row_bits)
+            m.d.comb += prev.eq(row - 1)
+            magnitude = counts.as_value().word_select(prev, ib)
+            lane_sign = signs.bit_select(prev, 1)
+            signed_duration = Signal(signed(ib + 1))
+            m.d.comb += signed_duration.eq(Mux(lane_sign, -magnitude, magnitude))
+            for c in range(p.cols):
+                cell = rd.data[c]
+                if p.devices_per_weight == 4:
+                    weight = p.f_factor * (cell.gp - cell.gm) + (cell.lp - cell.lm)
+                else:
+                    weight = cell.gp - cell.gm
+                m.d.sync += acc[c].eq(acc[c] + signed_duration * weight)
+
+        # -- capacitor saturation -------------------------------------------------------------
+        clipped = Signal(p.cols)
+        for c in range(p.cols):
+            hi, lo = p.charge_max, -p.charge_max
+            m.d.comb += [
+                clipped[c].eq((acc[c] > hi) | (acc[c] < lo)),
+                self.charge[c].eq(Mux(acc[c] > hi, hi, Mux(acc[c] < lo, lo, acc[c]))),
+            ]
+        m.d.comb += [self.done.eq(done), self.cap_sat.eq(clipped != 0)]
+
+        # -- row writes -----------------------------------------------------------------------
+        busy = window | active | closing
+        m.d.comb += self.prog.ready.eq(~busy)
+        with m.If(self.prog.valid & self.prog.ready):
+            with m.If(self.prog.payload.row < p.rows):
+                m.d.comb += [
+                    wr.addr.eq(self.prog.payload.row),
+                    wr.data.eq(self.prog.payload.codes),
+                    wr.en.eq(1),
+                ]
+            with m.Else():
+                m.d.comb += self.bad_row.eq(1)
+        return m

@@ -1,0 +1,216 @@
+"""AXI4-Lite configuration registers (docs/spec.md section 8; map in golden/regs.py)."""
+from amaranth.hdl import Module, Signal, Mux, Cat, Const, signed, unsigned
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from golden import regs
+from golden.spec import ErrorBit, TileParams
+from .types import Activation, InputMode, InputSource, Phase
+
+__all__ = ["AXI4LiteSignature", "TileRegisters"]
+
+
+class AXI4LiteSignature(wiring.Signature):
+    """AXI4-Lite with 32-bit data, from the manager's side (port names follow the AXI spec)."""
+    def __init__(self, addr_width: int = regs.ADDR_BITS):
+        self.addr_width = addr_width
+        super().__init__({
+            "awaddr": Out(addr_width), "awprot": Out(3), "awvalid": Out(1), "awready": In(1),
+            "wdata": Out(32), "wstrb": Out(4), "wvalid": Out(1), "wready": In(1),
+            "bresp": In(2), "bvalid": In(1), "bready": Out(1),
+            "araddr": Out(addr_width), "arprot": Out(3), "arvalid": Out(1), "arready": In(1),
+            "rdata": In(32), "rresp": In(2), "rvalid": In(1), "rready": Out(1),
+        })
+
+    def __eq__(self, other):
+        return isinstance(other, AXI4LiteSignature) and other.addr_width == self.addr_width
+
+
+def _reg(name):
+    return regs.REGISTERS[name].address
+
+
+class TileRegisters(wiring.Component):
+    """The register file: AXI4-Lite slave, legality checks, sticky error flags.
+
+    A write and its response take one cycle each (``awready``/``wready`` rise together when both
+    address and data are valid and no response is pending); a read answers on the next cycle.
+    An illegal write changes nothing but ``ERROR`` and answers SLVERR.
+
+    Members
+    -------
+    bus : In(AXI4LiteSignature())
+        Host access.
+    busy, phase : In
+        Controller state (rejects configuration writes while busy; STATUS).
+    mvm_done, latency : In
+        Count of completed MVMs and the latency of the last one.
+    events : In(8)
+        One-cycle error events, bit positions as ``ErrorBit``.
+    input_mode, input_source, activation, ramp_shift, en_lo, en_hi, gain, offset : Out
+        The configuration.
+    error : Out(8)
+        The ERROR register.
+    """
+
+    def __init__(self, params: TileParams):
+        self.params = p = params
+        super().__init__({
+            "bus": In(AXI4LiteSignature()),
+            "busy": In(1),
+            "phase": In(Phase),
+            "mvm_done": In(1),
+            "latency": In(32),
+            "events": In(8),
+            "input_mode": Out(InputMode),
+            "input_source": Out(InputSource),
+            "activation": Out(Activation),
+            "ramp_shift": Out(range(p.ramp_shift_max + 1)),
+            "en_lo": Out(signed(16)),
+            "en_hi": Out(signed(16), init=p.out_max),
+            "gain": Out(data.ArrayLayout(unsigned(p.gain_bits), p.cols),
+                        init=[p.gain_one] * p.cols),
+            "offset": Out(data.ArrayLayout(signed(p.offset_bits), p.cols)),
+            "error": Out(8),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        p = self.params
+        bus = self.bus
+        ro = regs.ro_values(p)
+        col_bits = max(1, (p.cols - 1).bit_length())
+
+        mvm_count = Signal(32)
+        last_latency = Signal(32)
+        with m.If(self.mvm_done):
+            m.d.sync += [mvm_count.eq(mvm_count + 1), last_latency.eq(self.latency)]
+
+        ctrl = Signal(regs.CTRL_WIDTH)
+        m.d.comb += [
+            self.input_mode.eq(ctrl[regs.CTRL_INPUT_MODE[0]]),
+            self.input_source.eq(ctrl[regs.CTRL_INPUT_SOURCE[0]]),
+            self.activation.eq(ctrl[regs.CTRL_ACTIVATION[0]:][:regs.CTRL_ACTIVATION[1]]),
+        ]
+
+        def decode(addr):
+            """Signals: one per fixed register, plus array hits and the column index."""
+            hits = {name: Signal(name=f"{prefix(addr)}_{name.lower()}")
+                    for name in regs.REGISTERS}
+            for name, sig in hits.items():
+                m.d.comb += sig.eq(addr == _reg(name))
+            gain_hit = Signal(name=f"{prefix(addr)}_gain")
+            offset_hit = Signal(name=f"{prefix(addr)}_offset")
+            col = Signal(range(1 << 14), name=f"{prefix(addr)}_col")
+            m.d.comb += [
+                col.eq(addr[2:]),
+                gain_hit.eq((addr[:2] == 0) & (addr >= regs.GAIN_BASE)
+                            & (addr < regs.GAIN_BASE + 4 * p.cols)),
+                offset_hit.eq((addr[:2] == 0) & (addr >= regs.OFFSET_BASE)
+                              & (addr < regs.OFFSET_BASE + 4 * p.cols)),
+            ]
+            mapped = Signal(name=f"{prefix(addr)}_mapped")
+            m.d.comb += mapped.eq(Cat(*hits.values(), gain_hit, offset_hit) != 0)
+            return hits, gain_hit, offset_hit, col[:col_bits], mapped
+
+        def prefix(addr):
+            return "wr" if addr is bus.awaddr else "rd"
+
+        # -- write channel --------------------------------------------------------------------
+        events = Signal(8)
+        bvalid, bresp = Signal(), Signal(2)
+        m.d.comb += [bus.bvalid.eq(bvalid), bus.bresp.eq(bresp)]
+        with m.If(bvalid & bus.bready):
+            m.d.sync += bvalid.eq(0)
+        take = Signal()
+        m.d.comb += [
+            take.eq(bus.awvalid & bus.wvalid & ~bvalid),
+            bus.awready.eq(take), bus.wready.eq(take),
+        ]
+        hits, gain_hit, offset_hit, col, mapped = decode(bus.awaddr)
+        wdata = bus.wdata
+        is_ro = Cat(*(hits[r.name] for r in regs.REGISTERS.values() if r.access == "RO")) != 0
+        cfg_hit = (hits["CTRL"] | hits["RAMP_SHIFT"] | hits["EN_WINDOW"] | gain_hit | offset_hit)
+
+        win_lo, win_hi = wdata[:16].as_signed(), wdata[16:].as_signed()
+        offset_value = wdata.as_signed()
+        legal = Signal()
+        with m.If(hits["CTRL"]):
+            act = wdata[regs.CTRL_ACTIVATION[0]:][:regs.CTRL_ACTIVATION[1]]
+            m.d.comb += legal.eq((wdata[regs.CTRL_WIDTH:] == 0) & (act <= max(a.value for a in Activation)))
+        with m.Elif(hits["RAMP_SHIFT"]):
+            m.d.comb += legal.eq(wdata <= p.ramp_shift_max)
+        with m.Elif(hits["EN_WINDOW"]):
+            m.d.comb += legal.eq((win_lo <= win_hi) & (win_hi <= win_lo + p.out_max))
+        with m.Elif(gain_hit):
+            m.d.comb += legal.eq(wdata[p.gain_bits:] == 0)
+        with m.Elif(offset_hit):
+            m.d.comb += legal.eq((offset_value >= -(1 << p.out_bits))
+                                 & (offset_value < (1 << p.out_bits)))
+        with m.Else():
+            m.d.comb += legal.eq(1)
+
+        error = Signal(8)
+        clear = Signal(8)
+        with m.If(take):
+            m.d.sync += [bvalid.eq(1), bresp.eq(regs.OKAY)]
+            with m.If(~mapped | is_ro | (bus.wstrb != 0xF)):
+                m.d.sync += bresp.eq(regs.SLVERR)
+                m.d.comb += events[ErrorBit.BAD_ADDRESS].eq(1)
+            with m.Elif(hits["ERROR"]):
+                m.d.comb += clear.eq(wdata[:8])
+            with m.Elif(cfg_hit & self.busy):
+                m.d.sync += bresp.eq(regs.SLVERR)
+                m.d.comb += events[ErrorBit.BUSY_WRITE].eq(1)
+            with m.Elif(~legal):
+                m.d.sync += bresp.eq(regs.SLVERR)
+                m.d.comb += events[ErrorBit.BAD_VALUE].eq(1)
+            with m.Else():
+                with m.If(hits["CTRL"]):
+                    m.d.sync += ctrl.eq(wdata)
+                with m.If(hits["RAMP_SHIFT"]):
+                    m.d.sync += self.ramp_shift.eq(wdata)
+                with m.If(hits["EN_WINDOW"]):
+                    m.d.sync += [self.en_lo.eq(win_lo), self.en_hi.eq(win_hi)]
+                for c in range(p.cols):
+                    with m.If(gain_hit & (col == c)):
+                        m.d.sync += self.gain[c].eq(wdata)
+                    with m.If(offset_hit & (col == c)):
+                        m.d.sync += self.offset[c].eq(wdata)
+
+        # -- read channel ---------------------------------------------------------------------
+        rvalid, rdata, rresp = Signal(), Signal(32), Signal(2)
+        m.d.comb += [bus.rvalid.eq(rvalid), bus.rdata.eq(rdata), bus.rresp.eq(rresp),
+                     bus.arready.eq(~rvalid)]
+        with m.If(rvalid & bus.rready):
+            m.d.sync += rvalid.eq(0)
+        rhits, rgain_hit, roffset_hit, rcol, rmapped = decode(bus.araddr)
+        with m.If(bus.arvalid & ~rvalid):
+            m.d.sync += [rvalid.eq(1), rresp.eq(Mux(rmapped, regs.OKAY, regs.SLVERR)),
+                         rdata.eq(0)]
+            with m.If(~rmapped):
+                m.d.comb += events[ErrorBit.BAD_ADDRESS].eq(1)
+            for name, value in ro.items():
+                with m.If(rhits[name]):
+                    m.d.sync += rdata.eq(value)
+            values = {
+                "CTRL": ctrl,
+                "RAMP_SHIFT": self.ramp_shift,
+                "EN_WINDOW": Cat(self.en_lo, self.en_hi),
+                "STATUS": Cat(self.busy, self.phase),
+                "ERROR": error,
+                "MVM_COUNT": mvm_count,
+                "LAST_LATENCY": last_latency,
+            }
+            for name, value in values.items():
+                with m.If(rhits[name]):
+                    m.d.sync += rdata.eq(value)
+            with m.If(rgain_hit):
+                m.d.sync += rdata.eq(self.gain.as_value().word_select(rcol, p.gain_bits))
+            with m.If(roffset_hit):
+                m.d.sync += rdata.eq(
+                    self.offset.as_value().word_select(rcol, p.offset_bits).as_signed())
+
+        m.d.sync += error.eq((error & ~clear) | events | self.events)
+        m.d.comb += self.error.eq(error)
+        return m

@@ -1,0 +1,102 @@
+"""Ramp comparator with per-column gain/offset and EN-window activation."""
+from amaranth.hdl import Module, Signal, Const, Mux, signed, unsigned
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from golden.spec import TileParams
+from .types import Activation, PulseLanesSignature, charge_layout
+
+__all__ = ["RampConverter"]
+
+
+class RampConverter(wiring.Component):
+    """Converts column charges to output pulse durations (docs/spec.md section 5).
+
+    On the ``start`` cycle (the CONVERT phase) each column's duration
+    ``y = clamp(round_half_up(Qs * gain / 2^(ramp_shift + gain_frac_bits)) + offset, lo, hi) - lo``
+    is registered; the emit window opens on the next cycle for ``out_max + 1`` ticks and
+    output lane c is high for its first y ticks.
+
+    Members
+    -------
+    charge : In(charge_layout(params))
+        Saturated column charges, sampled on ``start``.
+    start : In(1)
+        Convert now.
+    ramp_shift, activation, en_lo, en_hi, gain, offset : In
+        Configuration registers (``CTRL``, ``RAMP_SHIFT``, ``EN_WINDOW``, ``GAIN``, ``OFFSET``).
+    lanes : Out(PulseLanesSignature(params.cols))
+        Output pulse window (the EMIT phase).
+    out_sat : Out(1)
+        Combinational, on ``start``: some column's value lay above the EN window.
+    """
+
+    def __init__(self, params: TileParams):
+        if not isinstance(params, TileParams):
+            raise TypeError(f"params must be a TileParams, not {params!r}")
+        self.params = params
+        p = params
+        super().__init__({
+            "charge": In(charge_layout(p)),
+            "start": In(1),
+            "ramp_shift": In(range(p.ramp_shift_max + 1)),
+            "activation": In(Activation),
+            "en_lo": In(signed(16)),
+            "en_hi": In(signed(16)),
+            "gain": In(data.ArrayLayout(unsigned(p.gain_bits), p.cols)),
+            "offset": In(data.ArrayLayout(signed(p.offset_bits), p.cols)),
+            "lanes": Out(PulseLanesSignature(p.cols)),
+            "out_sat": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        p = self.params
+        ob = p.out_bits
+
+        # EN window of the selected activation
+        lo, hi = Signal(signed(17)), Signal(signed(17))
+        with m.Switch(self.activation):
+            for act in (Activation.RELU, Activation.IDENTITY, Activation.HARD_SIGMOID):
+                with m.Case(act):
+                    a_lo, a_hi = p.activation_window(act.value)
+                    m.d.comb += [lo.eq(a_lo), hi.eq(a_hi)]
+            with m.Default():
+                m.d.comb += [lo.eq(self.en_lo), hi.eq(self.en_hi)]
+
+        # shared shift and rounding constant
+        width = p.charge_bits + p.gain_bits + 2
+        shift = Signal(range(p.ramp_shift_max + p.gain_frac_bits + 1))
+        half = Signal(signed(width))
+        m.d.comb += [
+            shift.eq(self.ramp_shift + p.gain_frac_bits),
+            half.eq((Const(1, unsigned(width)) << shift) >> 1),
+        ]
+
+        durations = [Signal(ob, name=f"y_{c}") for c in range(p.cols)]
+        above = Signal(p.cols)
+        for c in range(p.cols):
+            product = Signal(signed(width), name=f"product_{c}")
+            z = Signal(signed(width + 1), name=f"z_{c}")
+            m.d.comb += [
+                product.eq(self.charge[c] * self.gain[c]),
+                z.eq(((product + half) >> shift) + self.offset[c]),
+                above[c].eq(z > hi),
+            ]
+            with m.If(self.start):
+                m.d.sync += durations[c].eq(Mux(z < lo, 0, Mux(z > hi, hi - lo, z - lo)))
+        m.d.comb += self.out_sat.eq(self.start & (above != 0))
+
+        # emit window: out_max + 1 ticks
+        active = Signal()
+        tick = Signal(ob)
+        with m.If(self.start):
+            m.d.sync += [active.eq(1), tick.eq(0)]
+        with m.Elif(active):
+            m.d.sync += tick.eq(tick + 1)
+            with m.If(tick == p.out_max):
+                m.d.sync += active.eq(0)
+        m.d.comb += self.lanes.window.eq(active)
+        for c in range(p.cols):
+            m.d.comb += self.lanes.pulse[c].eq(active & (tick < durations[c]))
+        return m

@@ -1,0 +1,143 @@
+"""Tile top: host streams and registers around ILP -> crossbar -> ramp/EN -> OLP."""
+from amaranth.hdl import Module, Signal, Mux
+from amaranth.lib import wiring, stream
+from amaranth.lib.wiring import In, Out, connect
+
+from golden.spec import ErrorBit, TileParams
+from .types import (InputSource, Phase, PulseLanesSignature, input_layout, output_layout,
+                    row_write_layout)
+from .ilp import InputLandingPad
+from .crossbar import Crossbar
+from .ramp import RampConverter
+from .olp import OutputLandingPad
+from .controller import LocalController
+from .csr import AXI4LiteSignature, TileRegisters
+
+__all__ = ["Tile"]
+
+
+class Tile(wiring.Component):
+    """One analog tile with its digital periphery (docs/spec.md).
+
+    Members
+    -------
+    x : In(stream.Signature(input_layout(params)))
+        Input vectors from the host (used when ``CTRL.input_source`` is HOST).
+    y : Out(stream.Signature(output_layout(params)))
+        Output vectors, one per MVM.
+    prog : In(stream.Signature(row_write_layout(params)))
+        Row writes of conductance codes.
+    csr : In(AXI4LiteSignature())
+        Configuration and status registers.
+    lanes_in : In(PulseLanesSignature(params.rows))
+        Pulse lanes from the mesh (used when ``CTRL.input_source`` is LANES).
+    lanes_out : Out(PulseLanesSignature(params.cols))
+        The tile's output pulse window, for the mesh.
+    phase : Out(Phase)
+    busy : Out(1)
+    error : Out(1)
+        Some ERROR bit is set.
+    """
+
+    def __init__(self, params: TileParams = TileParams()):
+        if not isinstance(params, TileParams):
+            raise TypeError(f"params must be a TileParams, not {params!r}")
+        self.params = params
+        super().__init__({
+            "x": In(stream.Signature(input_layout(params))),
+            "y": Out(stream.Signature(output_layout(params))),
+            "prog": In(stream.Signature(row_write_layout(params))),
+            "csr": In(AXI4LiteSignature()),
+            "lanes_in": In(PulseLanesSignature(params.rows)),
+            "lanes_out": Out(PulseLanesSignature(params.cols)),
+            "phase": Out(Phase),
+            "busy": Out(1),
+            "error": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        p = self.params
+        m.submodules.regs = regs = TileRegisters(p)
+        m.submodules.ilp = ilp = InputLandingPad(p)
+        m.submodules.crossbar = xbar = Crossbar(p)
+        m.submodules.ramp = ramp = RampConverter(p)
+        m.submodules.olp = olp = OutputLandingPad(p.cols, p.out_bits)
+        m.submodules.controller = ctl = LocalController()
+
+        connect(m, wiring.flipped(self.csr), regs.bus)
+        connect(m, wiring.flipped(self.prog), xbar.prog)
+
+        # admission: host vectors through the ILP, or an external window
+        m.d.comb += [
+            ctl.source.eq(regs.input_source),
+            ctl.x_valid.eq(self.x.valid),
+            ilp.i.payload.eq(self.x.payload),
+            ilp.i.valid.eq(self.x.valid & ctl.accept_host),
+            self.x.ready.eq(ilp.i.ready & ctl.accept_host),
+            ilp.mode.eq(regs.input_mode),
+            ctl.ext_window.eq(self.lanes_in.window),
+        ]
+        from_lanes = regs.input_source == InputSource.LANES
+        with m.If(from_lanes):
+            m.d.comb += [
+                xbar.lanes.window.eq(ctl.ext_gate),
+                xbar.lanes.pulse.eq(Mux(ctl.ext_gate, self.lanes_in.pulse, 0)),
+                xbar.lanes.sign.eq(Mux(ctl.ext_gate, self.lanes_in.sign, 0)),
+            ]
+        with m.Else():
+            m.d.comb += [
+                xbar.lanes.window.eq(ilp.lanes.window),
+                xbar.lanes.pulse.eq(ilp.lanes.pulse),
+                xbar.lanes.sign.eq(ilp.lanes.sign),
+            ]
+
+        # crossbar -> ramp -> lanes_out and OLP -> y
+        m.d.comb += [
+            ramp.charge.eq(xbar.charge),
+            ramp.start.eq(xbar.done),
+            ramp.ramp_shift.eq(regs.ramp_shift),
+            ramp.activation.eq(regs.activation),
+            ramp.en_lo.eq(regs.en_lo),
+            ramp.en_hi.eq(regs.en_hi),
+            ramp.gain.eq(regs.gain),
+            ramp.offset.eq(regs.offset),
+        ]
+        connect(m, ramp.lanes, olp.lanes)
+        m.d.comb += [
+            self.lanes_out.window.eq(ramp.lanes.window),
+            self.lanes_out.pulse.eq(ramp.lanes.pulse),
+            self.lanes_out.sign.eq(ramp.lanes.sign),
+        ]
+        connect(m, olp.o, wiring.flipped(self.y))
+
+        # controller
+        olp_closing = Signal()
+        emit_prev = Signal()
+        m.d.sync += emit_prev.eq(ramp.lanes.window)
+        m.d.comb += olp_closing.eq(emit_prev & ~ramp.lanes.window)
+        m.d.comb += [
+            ctl.integrating.eq(xbar.lanes.window),
+            ctl.evaluating.eq(xbar.evaluating),
+            ctl.array_engaged.eq(xbar.engaged),
+            ctl.converting.eq(xbar.done),
+            ctl.emitting.eq(ramp.lanes.window),
+            ctl.outputting.eq(olp.o.valid),
+            ctl.y_first.eq(olp_closing),
+            regs.busy.eq(ctl.busy),
+            regs.phase.eq(ctl.phase),
+            regs.mvm_done.eq(ctl.mvm_done),
+            regs.latency.eq(ctl.latency),
+            self.phase.eq(ctl.phase),
+            self.busy.eq(ctl.busy),
+            self.error.eq(regs.error != 0),
+        ]
+        events = regs.events
+        m.d.comb += [
+            events[ErrorBit.BAD_ROW].eq(xbar.bad_row),
+            events[ErrorBit.CAP_SAT].eq(xbar.done & xbar.cap_sat),
+            events[ErrorBit.OUT_SAT].eq(ramp.out_sat),
+            events[ErrorBit.LANE_OVERRANGE].eq(xbar.overrange | olp.overrange),
+            events[ErrorBit.LANE_COLLISION].eq(ctl.collision),
+        ]
+        return m

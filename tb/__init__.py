@@ -1,0 +1,1 @@
+"""Testbench code: packing, scoreboard, amaranth.sim and cocotb drivers of the tile."""

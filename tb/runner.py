@@ -1,0 +1,303 @@
+"""cocotb 1.9.2 runner glue shared by every RTL test.
+
+:func:`run_cocotb` emits a component's Verilog (cached), wraps it in the HDL-clock wrapper of
+:mod:`hdl.verilog`, builds it with Verilator or Icarus in its own directory and runs a cocotb test
+module against it. The gotchas it works around are numbered as in shared/design/TOOLCHAIN.md.
+
+Directory layout (all under ``build/sim/``)::
+
+    emit/<toplevel>_<key>/<toplevel>.v, <toplevel>_tb.v, emit.json   shared by both simulators
+    <simulator>/<toplevel>_<key>[_waves]/                            one build per parameter set
+    <simulator>/<toplevel>_<key>[_waves]/runs/<test>/                one working dir per run
+                                                                     (results XML, waves.fst)
+
+Environment of the cocotb test (read with :func:`params_from_env` and friends):
+
+``TILE_PARAMS``
+    JSON of the component's ``params`` dataclass (``golden.spec.TileParams``), or ``null``.
+``TB_PARAMS_KEY``, ``TB_SIMULATOR``
+    The run's parameter key and simulator name.
+``TB_PORTS``
+    JSON list of ``[name, width, "input"|"output"]`` for every port of the wrapper.
+``TB_CLOCK_PERIOD_NS``
+    Period of the wrapper's HDL clock (``clk``; ``tb_cycle`` counts its rising edges).
+``TB_WAVES``
+    ``1`` when this run records ``waves.fst`` in its run directory.
+
+``WAVES=1`` in the environment turns waves on like ``waves=True``; ``RANDOM_SEED=<n>`` in the
+environment is passed through to cocotb to replay a run with the seed it printed.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import hashlib
+import importlib.metadata
+import inspect
+import json
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+__all__ = [
+    "ROOT", "BUILD_ROOT", "VERILATOR_BUILD_ARGS", "ICARUS_BUILD_ARGS", "run_cocotb",
+    "params_from_env", "ports_from_env", "idle_inputs", "waves_requested",
+]
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD_ROOT = ROOT / "build" / "sim"
+
+# Verilator 5.006 build flags:
+#   --timing              the wrapper's `always #5 clk = ~clk` needs timing support (gotcha 4)
+#   --timescale 1ns/1ps   the wrapper has a `timescale, amaranth's modules have none; the 1.9
+#                         runner ignores timescale= for Verilator (gotcha 4)
+#   -Wno-WIDTH            amaranth/Yosys output has width mismatches that are fatal by default
+#   -Wno-CASEINCOMPLETE   same, for case statements without default (gotcha 1)
+# The default -Os of the generated Makefile stays: -O0 builds barely faster and simulates ~15x
+# slower (gotcha 6).
+VERILATOR_BUILD_ARGS = ["--timing", "--timescale", "1ns/1ps", "-Wno-WIDTH", "-Wno-CASEINCOMPLETE"]
+
+# Icarus 11: the last -g wins over the runner's -g2012. Under -g2012 the `reg $auto... = 0`
+# initializer Yosys emits to kick `always @*` blocks at time 0 raises no event, so
+# combinational outputs stay X (gotcha 2).
+ICARUS_BUILD_ARGS = ["-g2005"]
+ICARUS_TIMESCALE = ("1ns", "1ps")      # else Timer(1, "ns") fails (gotcha 3)
+
+_KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_SIMULATORS = ("verilator", "icarus")
+
+
+def waves_requested(waves: bool = False) -> bool:
+    """True when ``waves`` is set or the environment has ``WAVES=1``."""
+    return bool(waves) or os.environ.get("WAVES", "0") not in ("", "0")
+
+
+@contextlib.contextmanager
+def _locked(directory: Path):
+    """Exclusive lock on a directory, so parallel pytest workers don't build the same thing."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _sha256(*parts) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part if isinstance(part, bytes) else str(part).encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _source_files(component) -> list[Path]:
+    """Files whose change can change the emitted Verilog."""
+    files = sorted((ROOT / "hdl").rglob("*.py")) + [ROOT / "golden" / "spec.py"]
+    with contextlib.suppress(TypeError, OSError):
+        own = Path(inspect.getsourcefile(type(component))).resolve()
+        if own not in files:
+            files.append(own)       # a component defined outside hdl/ (a test's own block)
+    return files
+
+
+def _params_json(component) -> str:
+    params = getattr(component, "params", None)
+    if dataclasses.is_dataclass(params) and not isinstance(params, type):
+        return json.dumps(dataclasses.asdict(params), sort_keys=True)
+    return "null"
+
+
+def _emit_cached(component, toplevel: str, params_key: str):
+    """Emit ``component`` and its wrapper unless ``build/sim/emit/`` already holds them."""
+    from hdl import verilog as hv
+    from hdl.verilog import Port
+
+    emit_dir = BUILD_ROOT / "emit" / f"{toplevel}_{params_key}"
+    params_json = _params_json(component)
+    sig_ports = [port.as_json() for port in hv.signature_ports(component)]
+    digest = _sha256(
+        importlib.metadata.version("amaranth"), toplevel, params_key, params_json,
+        json.dumps(sig_ports),
+        *(f"{path}\0{path.read_bytes().hex()}" for path in _source_files(component)))
+    verilog_path = emit_dir / f"{toplevel}.v"
+    meta_path = emit_dir / "emit.json"
+    with _locked(emit_dir):
+        meta = None
+        with contextlib.suppress(OSError, ValueError):
+            meta = json.loads(meta_path.read_text())
+        if meta and meta.get("hash") == digest and verilog_path.exists() and \
+                (emit_dir / meta["wrapper_file"]).exists():
+            print(f"tb.runner: {toplevel} [{params_key}] Verilog is up to date in {emit_dir}")
+        else:
+            start = time.perf_counter()
+            text = hv.emit(component, toplevel, verilog_path)
+            ports = hv.module_ports(component, text, toplevel)
+            wrapper = hv.write_wrapper(emit_dir / f"{toplevel}_tb.v", toplevel, ports)
+            seconds = time.perf_counter() - start
+            meta = {"hash": digest, "toplevel": toplevel, "wrapper": wrapper,
+                    "wrapper_file": f"{wrapper}.v", "params": json.loads(params_json),
+                    "ports": [port.as_json() for port in ports], "emit_seconds": seconds}
+            meta_path.write_text(json.dumps(meta, indent=1))
+            print(f"tb.runner: emitted {toplevel} [{params_key}] "
+                  f"({len(text) / 1e6:.2f} MB) in {seconds:.1f} s")
+    wrapper_ports = [Port.from_json(item) for item in meta["ports"] if item[0] != "clk"]
+    wrapper_ports.append(Port(hv.CYCLE_COUNTER, hv.CYCLE_COUNTER_BITS, "output"))
+    return (emit_dir, verilog_path, emit_dir / meta["wrapper_file"], meta["wrapper"],
+            params_json, wrapper_ports)
+
+
+@contextlib.contextmanager
+def _parallel_make_env():
+    """MAKEFLAGS=-j<nproc> for the runner's make (gotcha 6).
+
+    The 1.9 runner copies os.environ into the build's environment, so this sets it there for
+    the duration of the build. An outer `make test` exports its own MAKEFLAGS (no -j, or a
+    jobserver whose file descriptors don't survive subprocess): replace it rather than inherit.
+    """
+    saved = {name: os.environ.get(name) for name in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    os.environ["MAKEFLAGS"] = f"-j{os.cpu_count() or 1}"
+    os.environ.pop("MFLAGS", None)
+    os.environ.pop("MAKELEVEL", None)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _run_name(test_module: str, testcase) -> str:
+    current = os.environ.get("PYTEST_CURRENT_TEST")
+    if current:
+        name = current.split("::")[-1].split(" ")[0]
+    else:
+        cases = testcase if isinstance(testcase, str) or testcase is None else ",".join(testcase)
+        name = f"{test_module}.{cases or 'all'}"
+    return re.sub(r"[^A-Za-z0-9_.,=-]+", "_", name)[:120]
+
+
+def run_cocotb(component_factory, toplevel_name: str, test_module: str, simulator: str,
+               params_key: str, testcase=None, extra_env=None, waves: bool = False) -> Path:
+    """Emit, wrap, build and simulate; fail unless every cocotb test passed.
+
+    ``component_factory()`` returns the ``wiring.Component`` to test (constructing it is cheap;
+    elaboration and emission are skipped when cached). ``toplevel_name`` is the emitted module's
+    name; the simulator's toplevel is the wrapper ``<toplevel_name>_tb``. ``test_module`` is the
+    dotted name of the cocotb test module, importable from this process (gotcha 5).
+    ``simulator`` is ``"verilator"`` or ``"icarus"``. ``params_key`` names the parameter set in
+    directory names (letters, digits, ``_.-``); ``testcase`` selects cocotb tests (a name or a
+    list); ``extra_env`` adds environment variables for the test. Waves (FST) are recorded when
+    ``waves`` is true or ``WAVES=1``. Returns the results XML path.
+    """
+    from cocotb.runner import get_results, get_runner
+
+    if simulator not in _SIMULATORS:
+        raise ValueError(f"Simulator must be one of {_SIMULATORS}, not {simulator!r}")
+    if not isinstance(params_key, str) or not _KEY_RE.match(params_key):
+        raise ValueError(f"Parameter key must be a non-empty string of letters, digits and "
+                         f"'_.-', not {params_key!r}")
+    if not isinstance(test_module, str) or not test_module:
+        raise TypeError(f"Test module must be a dotted module name, not {test_module!r}")
+    waves = waves_requested(waves)
+
+    # gotcha 5: the runner hands sys.path to the simulator's Python as PYTHONPATH
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+
+    component = component_factory()
+    emit_dir, verilog_path, wrapper_path, wrapper, params_json, wrapper_ports = \
+        _emit_cached(component, toplevel_name, params_key)
+
+    build_dir = BUILD_ROOT / simulator / (f"{toplevel_name}_{params_key}" +
+                                          ("_waves" if waves else ""))
+    runner = get_runner(simulator)
+    if simulator == "verilator":
+        build_kwargs = dict(build_args=VERILATOR_BUILD_ARGS + (["--trace-fst"] if waves else []),
+                            waves=waves)
+        test_kwargs = dict(waves=waves,
+                           test_args=["--trace-file", "waves.fst"] if waves else [])
+        binary = build_dir / wrapper
+    else:
+        build_kwargs = dict(build_args=ICARUS_BUILD_ARGS, timescale=ICARUS_TIMESCALE,
+                            defines={"TB_DUMP_FST": 1} if waves else {})
+        test_kwargs = dict(timescale=ICARUS_TIMESCALE, plusargs=["-fst"] if waves else [])
+        binary = build_dir / "sim.vvp"
+
+    sources = [verilog_path, wrapper_path]
+    build_hash = _sha256(simulator, wrapper, json.dumps(build_kwargs, sort_keys=True),
+                         *(path.read_bytes() for path in sources))
+    with _locked(build_dir):
+        stamp = build_dir / "build.sha256"
+        if binary.exists() and stamp.exists() and stamp.read_text() == build_hash:
+            print(f"tb.runner: {simulator} build of {wrapper} [{params_key}] is up to date")
+        else:
+            stamp.unlink(missing_ok=True)
+            start = time.perf_counter()
+            with _parallel_make_env():
+                runner.build(verilog_sources=sources, hdl_toplevel=wrapper, build_dir=build_dir,
+                             always=True, **build_kwargs)
+            stamp.write_text(build_hash)
+            print(f"tb.runner: {simulator} build of {wrapper} [{params_key}] took "
+                  f"{time.perf_counter() - start:.1f} s")
+
+    env = {
+        "TILE_PARAMS": params_json,
+        "TB_PARAMS_KEY": params_key,
+        "TB_SIMULATOR": simulator,
+        "TB_PORTS": json.dumps([port.as_json() for port in wrapper_ports]),
+        "TB_CLOCK_PERIOD_NS": str(_clock_period_ns()),
+        "TB_WAVES": "1" if waves else "0",
+    }
+    env.update({str(k): str(v) for k, v in (extra_env or {}).items()})
+    test_dir = build_dir / "runs" / _run_name(test_module, testcase)
+    start = time.perf_counter()
+    # gotcha 7: no results_xml=; use the path test() returns
+    results = runner.test(test_module=test_module, hdl_toplevel=wrapper,
+                          hdl_toplevel_lang="verilog", testcase=testcase, build_dir=build_dir,
+                          test_dir=test_dir, extra_env=env, **test_kwargs)
+    print(f"tb.runner: {simulator} run of {test_module} took {time.perf_counter() - start:.1f} s"
+          + (f"; waves in {test_dir / 'waves.fst'}" if waves else ""))
+    results = Path(results)
+    num_tests, num_failed = get_results(results)
+    assert num_tests > 0, f"{results}: no cocotb test ran (testcase={testcase!r})"
+    assert num_failed == 0, f"{results}: {num_failed} of {num_tests} cocotb tests failed"
+    return results
+
+
+def _clock_period_ns() -> int:
+    from hdl.verilog import CLOCK_PERIOD_NS
+    return CLOCK_PERIOD_NS
+
+
+# -- helpers for the cocotb test side ----------------------------------------------------------
+
+def params_from_env():
+    """The ``golden.spec.TileParams`` of this run (from ``TILE_PARAMS``), or None."""
+    data = json.loads(os.environ.get("TILE_PARAMS", "null"))
+    if data is None:
+        return None
+    from golden.spec import TileParams
+    return TileParams(**data)
+
+
+def ports_from_env() -> list:
+    """The wrapper's ports as ``hdl.verilog.Port`` (from ``TB_PORTS``)."""
+    from hdl.verilog import Port
+    return [Port.from_json(item) for item in json.loads(os.environ.get("TB_PORTS", "[]"))]
+
+
+def idle_inputs(dut, reset: bool = True) -> None:
+    """Drive every input port of the wrapper to 0 (``rst`` to ``reset``).
+
+    Icarus leaves an undriven toplevel input at ``z``; Verilator at 0. Call this first thing.
+    """
+    for port in ports_from_env():
+        if port.direction == "input":
+            getattr(dut, port.name).value = int(reset) if port.name == "rst" else 0

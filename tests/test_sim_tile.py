@@ -1,0 +1,67 @@
+"""Fast tier: the whole tile in amaranth.sim against the golden model, small sizes."""
+import numpy as np
+import pytest
+
+from golden.regs import REGISTERS, RegisterFile, SLVERR, OKAY, gain_address, pack_en_window
+from golden.spec import Activation, ErrorBit, InputMode, TileConfig, TileParams
+from golden.tile import Tile as GoldenTile
+from tb.scoreboard import assert_equal_arrays
+from tb.simdrv import run_sim
+
+
+def random_codes(rng, p):
+    return rng.integers(0, p.code_max + 1, size=(p.rows, p.cols, p.devices_per_weight))
+
+
+def random_config(rng, p, mode, activation):
+    return TileConfig(
+        input_mode=mode, activation=activation,
+        ramp_shift=int(rng.integers(0, min(p.ramp_shift_max, 8) + 1)),
+        en_lo=-3, en_hi=-3 + int(rng.integers(0, p.out_max + 1)),
+        gain=rng.integers(0, 1 << p.gain_bits, size=p.cols),
+        offset=rng.integers(-(1 << p.out_bits), 1 << p.out_bits, size=p.cols))
+
+
+def random_inputs(rng, p, mode, n):
+    lo, hi = p.input_range(mode)
+    return rng.integers(lo, hi + 1, size=(n, p.rows))
+
+
+async def configure(drv, regfile, config):
+    for address, data in regfile.load(config):
+        assert await drv.csr_write(address, data) == OKAY, hex(address)
+
+
+PARAM_SETS = [
+    TileParams(rows=4, cols=3, in_bits=4, out_bits=4, code_bits=3, charge_bits=10),
+    TileParams(rows=5, cols=4, in_bits=3, out_bits=5, code_bits=4, devices_per_weight=2,
+               charge_bits=12, gain_bits=6, gain_frac_bits=4),
+    TileParams(rows=3, cols=2, in_bits=4, out_bits=3, code_bits=2, f_factor=3, charge_bits=8),
+]
+
+
+@pytest.mark.parametrize("params", PARAM_SETS, ids=lambda p: f"{p.rows}x{p.cols}d{p.devices_per_weight}")
+def test_random_mvms_every_mode(params, seed):
+    rng = np.random.default_rng(seed)
+    golden = GoldenTile(params, random_codes(rng, params))
+    jobs = []
+    for mode in InputMode:
+        for act in Activation:
+            cfg = random_config(rng, params, mode, act)
+            jobs.append((cfg, random_inputs(rng, params, mode, 3)))
+
+    async def tb(drv, ctx, dut):
+        regfile = RegisterFile(params)
+        await drv.program(golden.codes)
+        for cfg, xs in jobs:
+            await configure(drv, regfile, cfg)
+            expected = golden.run(xs, cfg)
+            for i, x in enumerate(xs):
+                y, latency = await drv.mvm(x, output_delay=int(rng.integers(0, 3)))
+                assert_equal_arrays(expected.y[i], y, f"y ({cfg.input_mode.name}, "
+                                    f"{cfg.activation.name}, vector {i})", seed)
+                assert latency == expected.timing.latency, (latency, expected.timing)
+                data, _ = await drv.csr_read(REGISTERS["LAST_LATENCY"].address)
+                assert data == latency
+
+    run_sim(params, tb)
