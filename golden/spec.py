@@ -85,7 +85,8 @@ class TileParams:
         _check_int("in_bits", self.in_bits, 2, 16)
         _check_int("out_bits", self.out_bits, 2, 16)
         _check_int("code_bits", self.code_bits, 1, 12)
-        if self.devices_per_weight not in (2, 4) or isinstance(self.devices_per_weight, bool):
+        _check_int("devices_per_weight", self.devices_per_weight, 2, 4)   # rejects 4.0, True
+        if self.devices_per_weight not in (2, 4):
             raise ValueError(
                 f"devices_per_weight must be 2 or 4, not {self.devices_per_weight!r}")
         _check_int("f_factor", self.f_factor, 1, 15)

@@ -3,26 +3,18 @@
 Python wakes a few times per MVM (handshakes and ``y.valid``), never once per cycle, so a
 Verilator simulation runs at the speed of the compiled model (docs: TOOLCHAIN.md).
 """
-import json
-import os
-
 import numpy as np
 import cocotb
-from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge, Timer
+from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge, Timer, with_timeout
 from cocotb.utils import get_sim_time
-from cocotbext.axi import AxiLiteBus, AxiLiteMaster
 
 from golden.regs import RegisterFile
 from golden.spec import TileParams
+from hdl.verilog import CLOCK_PERIOD_NS
 from .pack import pack_row_write, pack_words, unpack_words
+from .runner import idle_inputs, params_from_env
 
-__all__ = ["TileTB", "params_from_env", "CLOCK_PERIOD_NS"]
-
-CLOCK_PERIOD_NS = 10   # the wrapper's `always #5 clk = ~clk`
-
-
-def params_from_env() -> TileParams:
-    return TileParams(**json.loads(os.environ.get("TILE_PARAMS", "{}")))
+__all__ = ["TileTB"]
 
 
 class TileTB:
@@ -32,17 +24,14 @@ class TileTB:
         self.dut = dut
         self.p = params or params_from_env()
         self.regs = RegisterFile(self.p)     # golden model of the register contents
-        self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "csr_"), dut.clk, dut.rst)
-        dut.x__valid.value = 0
-        dut.y__ready.value = 0
-        dut.prog__valid.value = 0
-        dut.lanes_in__window.value = 0
-        dut.lanes_in__pulse.value = 0
-        dut.lanes_in__sign.value = 0
+        p = self.p
+        # no wait in a healthy tile comes near this: a hang fails instead of running forever
+        self.timeout_cycles = 4 * (p.rows + (2 << p.in_bits) + (2 << p.out_bits) + 64)
+        idle_inputs(dut, reset=False)
 
     # -- time ---------------------------------------------------------------------------------
     def now(self) -> int:
-        return get_sim_time("ns") // CLOCK_PERIOD_NS
+        return int(get_sim_time("ns")) // CLOCK_PERIOD_NS
 
     async def cycles(self, n: int):
         """Let n clock cycles pass with one event (no per-cycle Python)."""
@@ -57,27 +46,72 @@ class TileTB:
         self.dut.rst.value = 0
         self.regs.reset()
 
+    async def _within(self, trigger, what: str):
+        try:
+            return await with_timeout(trigger, self.timeout_cycles * CLOCK_PERIOD_NS, "ns")
+        except cocotb.result.SimTimeoutError:
+            raise AssertionError(f"waited {self.timeout_cycles} cycles for {what}") from None
+
     async def _handshake(self, ready):
         """Wait for the clock edge that completes a valid/ready transfer (valid already high)."""
         while True:
             await ReadOnly()
             if ready.value:
                 break
-            await RisingEdge(ready)
+            await self._within(RisingEdge(ready), f"{ready._name} to rise")
         await RisingEdge(self.dut.clk)
 
     # -- registers ----------------------------------------------------------------------------
-    async def csr_write(self, address: int, data: int) -> int:
-        resp = await self.axil.write(address, int(data & 0xFFFFFFFF).to_bytes(4, "little"))
-        return int(resp.resp)
+    # AXI4-Lite manager. cocotbext-axi's AxiLiteMaster drives this port correctly under Icarus,
+    # but under Verilator 5.006 with the HDL clock its valid writes never reached the model
+    # here, so the testbench drives the five channels itself: address and data together, then
+    # the response, one transaction at a time.
+    async def csr_write(self, address: int, data: int, strobe: int = 0xF) -> int:
+        """Write one 32-bit register; return the AXI response (0 OKAY, 2 SLVERR)."""
+        dut = self.dut
+        await FallingEdge(dut.clk)
+        dut.csr__awaddr.value = address
+        dut.csr__awprot.value = 0
+        dut.csr__wdata.value = data & 0xFFFFFFFF
+        dut.csr__wstrb.value = strobe
+        dut.csr__awvalid.value = 1
+        dut.csr__wvalid.value = 1
+        await self._handshake(dut.csr__awready)
+        dut.csr__awvalid.value = 0
+        dut.csr__wvalid.value = 0
+        dut.csr__bready.value = 1
+        await self._handshake(dut.csr__bvalid)
+        resp = int(dut.csr__bresp.value)
+        dut.csr__bready.value = 0
+        return resp
 
     async def csr_write_bytes(self, address: int, data: bytes) -> int:
-        resp = await self.axil.write(address, data)
-        return int(resp.resp)
+        """A narrow write: ``data`` at byte ``address`` with the matching byte strobes."""
+        lane = address & 3
+        if lane + len(data) > 4:
+            raise ValueError(f"{len(data)} bytes at {address:#x} cross a 32-bit word")
+        value = int.from_bytes(data, "little") << (8 * lane)
+        strobe = ((1 << len(data)) - 1) << lane
+        return await self.csr_write(address & ~3, value, strobe)
 
     async def csr_read(self, address: int) -> tuple[int, int]:
-        resp = await self.axil.read(address, 4)
-        return int.from_bytes(resp.data, "little"), int(resp.resp)
+        """Read one 32-bit register; return (data, AXI response)."""
+        dut = self.dut
+        await FallingEdge(dut.clk)
+        dut.csr__araddr.value = address
+        dut.csr__arprot.value = 0
+        dut.csr__arvalid.value = 1
+        await self._handshake(dut.csr__arready)
+        dut.csr__arvalid.value = 0
+        dut.csr__rready.value = 1
+        await ReadOnly()
+        if not dut.csr__rvalid.value:
+            await self._within(RisingEdge(dut.csr__rvalid), "rvalid")
+            await ReadOnly()
+        data, resp = int(dut.csr__rdata.value), int(dut.csr__rresp.value)
+        await RisingEdge(dut.clk)
+        dut.csr__rready.value = 0
+        return data, resp
 
     async def configure(self, config) -> None:
         """Load a TileConfig, writing only the registers that change."""
@@ -113,7 +147,7 @@ class TileTB:
         dut = self.dut
         await ReadOnly()
         if not dut.y__valid.value:
-            await RisingEdge(dut.y__valid)
+            await self._within(RisingEdge(dut.y__valid), "y.valid")
         first = self.now()
         if ready_delay:
             await self.cycles(ready_delay)

@@ -24,6 +24,11 @@ Environment of the cocotb test (read with :func:`params_from_env` and friends):
 ``TB_WAVES``
     ``1`` when this run records ``waves.fst`` in its run directory.
 
+``TB_MAX_NS=<n>`` (in ``extra_env`` or the environment) ends the simulation after n ns of
+simulated time, a watchdog against a test that waits for an event that never comes: the HDL
+clock never lets the simulator run out of events, so such a test would run forever. Prefer
+``@cocotb.test(timeout_time=...)`` in the test itself; this is the backstop.
+
 ``WAVES=1`` in the environment turns waves on like ``waves=True``; ``RANDOM_SEED=<n>`` in the
 environment is passed through to cocotb to replay a run with the seed it printed.
 """
@@ -62,7 +67,8 @@ VERILATOR_BUILD_ARGS = ["--timing", "--timescale", "1ns/1ps", "-Wno-WIDTH", "-Wn
 
 # Icarus 11: the last -g wins over the runner's -g2012. Under -g2012 the `reg $auto... = 0`
 # initializer Yosys emits to kick `always @*` blocks at time 0 raises no event, so
-# combinational outputs stay X (gotcha 2).
+# combinational outputs stay X (gotcha 2). Constant-only processes, which Yosys writes without
+# that kick, are rewritten by hdl.verilog.icarus_compat before the build.
 ICARUS_BUILD_ARGS = ["-g2005"]
 ICARUS_TIMESCALE = ("1ns", "1ps")      # else Timer(1, "ns") fails (gotcha 3)
 
@@ -231,6 +237,15 @@ def run_cocotb(component_factory, toplevel_name: str, test_module: str, simulato
         binary = build_dir / "sim.vvp"
 
     sources = [verilog_path, wrapper_path]
+    if simulator == "icarus":
+        # a patched copy, same file name, in the Icarus build directory (see icarus_compat)
+        from hdl.verilog import icarus_compat
+        text, rewrites = icarus_compat(verilog_path.read_text())
+        if rewrites:
+            sources[0] = build_dir / verilog_path.name
+            with _locked(build_dir):
+                if not sources[0].exists() or sources[0].read_text() != text:
+                    sources[0].write_text(text)
     build_hash = _sha256(simulator, wrapper, json.dumps(build_kwargs, sort_keys=True),
                          *(path.read_bytes() for path in sources))
     with _locked(build_dir):
@@ -256,6 +271,11 @@ def run_cocotb(component_factory, toplevel_name: str, test_module: str, simulato
         "TB_WAVES": "1" if waves else "0",
     }
     env.update({str(k): str(v) for k, v in (extra_env or {}).items()})
+    max_ns = env.get("TB_MAX_NS") or os.environ.get("TB_MAX_NS")
+    if max_ns:
+        if not max_ns.isdigit():
+            raise ValueError(f"TB_MAX_NS must be a number of nanoseconds, not {max_ns!r}")
+        test_kwargs["plusargs"] = test_kwargs.get("plusargs", []) + [f"+tb_max_ns={max_ns}"]
     test_dir = build_dir / "runs" / _run_name(test_module, testcase)
     start = time.perf_counter()
     # gotcha 7: no results_xml=; use the path test() returns

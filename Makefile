@@ -1,0 +1,76 @@
+# pcm-tile-kit: every target runs in .venv, made by `make setup` (idempotent).
+# Tile size for verilog/lint/demo/bench/waves: override on the command line,
+# e.g. `make verilog ROWS=16 COLS=16`.
+ROWS      ?= 512
+COLS      ?= 512
+IN_BITS   ?= 8
+OUT_BITS  ?= 8
+CODE_BITS ?= 8
+DEVICES   ?= 4
+F         ?= 1
+
+# Interpreter that creates the venv (needs venv and a shared libpython: cocotb embeds it).
+PYTHON3   ?= python3
+VENV      := .venv
+PY        := $(VENV)/bin/python
+STAMP     := $(VENV)/.stamp
+BUILD     := build
+# pytest-xdist workers; each cocotb build has its own directory and a lock, so they don't collide
+JOBS      ?= 2
+PYTEST_ARGS ?=
+
+SIZE_ARGS := --rows $(ROWS) --cols $(COLS) --in-bits $(IN_BITS) --out-bits $(OUT_BITS) \
+             --code-bits $(CODE_BITS) --devices $(DEVICES) --f-factor $(F)
+SIZE_ENV  := ROWS=$(ROWS) COLS=$(COLS) IN_BITS=$(IN_BITS) OUT_BITS=$(OUT_BITS) \
+             CODE_BITS=$(CODE_BITS) DEVICES=$(DEVICES) F=$(F)
+
+# Verilator lint waivers, each needed by amaranth's (Yosys') output, not by a design error:
+#   WIDTH   Yosys writes operands of mixed widths (e.g. `x + 1'h1`, zero-extended compares);
+#           it is the only warning class the emitted tile raises (checked on 16x16 and 8x8).
+# Add a waiver here, with its reason, only when the emitted tile needs it: CASEINCOMPLETE
+# (TOOLCHAIN.md gotcha 1) is not raised by this tile, so lint does not waive it; the cocotb
+# builds waive both (tb/runner.py) so that a new RTL construct never breaks a simulation build.
+LINT_WAIVERS := -Wno-WIDTH
+
+.PHONY: setup verilog lint test demo bench waves clean distclean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/setup_system.sh
+	@set -e; start=$$(date +%s); \
+	scripts/setup_system.sh $(PYTHON3); \
+	if [ -x $(PY) ]; then echo "setup: reusing $(VENV)"; \
+	else echo "setup: creating $(VENV) with $$(command -v $(PYTHON3)) ($$($(PYTHON3) --version))"; \
+	     $(PYTHON3) -m venv $(VENV); fi; \
+	echo "setup: pip install -e . (pinned dependencies of pyproject.toml)"; \
+	$(PY) -m pip install --quiet --disable-pip-version-check -e . ; \
+	touch $(STAMP); \
+	echo "setup: done in $$(( $$(date +%s) - start )) s"
+
+verilog: setup
+	AMARANTH_USE_YOSYS=builtin $(PY) -m hdl.verilog $(SIZE_ARGS) --out $(BUILD)
+
+lint: verilog
+	verilator --lint-only $(LINT_WAIVERS) --top-module tile $(BUILD)/tile.v
+
+test: setup
+	$(PY) -m pytest -n $(JOBS) $(PYTEST_ARGS)
+
+demo: setup
+	$(SIZE_ENV) $(PY) -m tb.demo
+
+bench: setup
+	$(SIZE_ENV) $(PY) scripts/bench.py
+
+waves: setup
+	$(SIZE_ENV) WAVES=1 $(PY) -m tb.waves
+
+clean:
+	rm -rf $(BUILD) sim_build .pytest_cache
+	find . -path ./$(VENV) -prune -o \( -name __pycache__ -o -name sim_build \) -type d \
+	    -prune -exec rm -rf {} +
+	find . -path ./$(VENV) -prune -o -type f \( -name 'results*.xml' -o -name '*.vcd' \
+	    -o -name '*.fst' \) -exec rm -f {} +
+
+distclean: clean
+	rm -rf $(VENV) *.egg-info

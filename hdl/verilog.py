@@ -1,0 +1,292 @@
+"""Verilog emission of any block, the tile's command line, and the HDL-clock testbench wrapper.
+
+``python -m hdl.verilog --rows 16 --cols 16 --out build`` writes ``build/tile.v`` (module
+``tile``). Emission goes through ``amaranth.back.verilog.convert(..., name=, emit_src=False)``
+with the built-in (WASM) Yosys, so the text does not depend on the machine or on absolute paths.
+
+The wrapper (:func:`write_wrapper`) instantiates an emitted module, generates ``clk`` in HDL
+(``always #5 clk = ~clk``, 10 ns period) and exposes every other port under its own name and
+width. A cocotb test then waits on coarse events instead of toggling the clock from Python:
+with Verilator that is about 100x more simulated cycles per second (shared/design/TOOLCHAIN.md).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "Port", "CLOCK_HALF_PERIOD_NS", "CLOCK_PERIOD_NS", "emit", "signature_ports",
+    "verilog_ports", "module_ports", "icarus_compat", "write_wrapper", "main",
+]
+
+#: Half period of the wrapper's clock; the timescale is 1ns/1ps.
+CLOCK_HALF_PERIOD_NS = 5
+CLOCK_PERIOD_NS = 2 * CLOCK_HALF_PERIOD_NS
+
+#: Name of the wrapper's cycle counter (rising clock edges since time 0).
+CYCLE_COUNTER = "tb_cycle"
+CYCLE_COUNTER_BITS = 64
+
+#: Plusarg (``+tb_max_ns=<n>``) that ends the simulation after n ns of simulated time.
+MAX_NS_PLUSARG = "tb_max_ns"
+MAX_NS_NAME = "tb_max_ns"
+
+#: Verilog define that makes the wrapper dump an FST (Icarus; Verilator traces with --trace-fst).
+DUMP_DEFINE = "TB_DUMP_FST"
+DUMP_FILE = "waves.fst"
+
+
+@dataclass(frozen=True)
+class Port:
+    """One port of an emitted module: ``direction`` is ``"input"`` or ``"output"``."""
+    name: str
+    width: int
+    direction: str
+
+    def __post_init__(self):
+        if self.direction not in ("input", "output"):
+            raise ValueError(f"Port direction must be 'input' or 'output', not {self.direction!r}")
+        if not isinstance(self.width, int) or self.width < 1:
+            raise ValueError(f"Port width must be a positive integer, not {self.width!r}")
+
+    def as_json(self) -> list:
+        return [self.name, self.width, self.direction]
+
+    @classmethod
+    def from_json(cls, item) -> "Port":
+        name, width, direction = item
+        return cls(name, width, direction)
+
+
+def emit(component, name: str, path) -> str:
+    """Convert ``component`` to Verilog module ``name``, write it to ``path``, return the text.
+
+    Name the file after the module (``<name>.v``) so Verilator does not warn DECLFILENAME.
+    """
+    os.environ["AMARANTH_USE_YOSYS"] = "builtin"    # reproducible: the pinned WASM Yosys
+    from amaranth.back import verilog
+    text = verilog.convert(component, name=name, emit_src=False)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)       # atomic: a concurrent reader never sees half a file
+    return text
+
+
+def signature_ports(component) -> list[Port]:
+    """The ports ``convert`` makes from a component's signature, in signature order.
+
+    Same rule as ``amaranth.back.verilog.convert``: the signature path joined by ``__``,
+    direction from the member's flow as seen from the component. Clock and reset ports come from
+    the clock domains, not the signature: see :func:`module_ports`.
+    """
+    from amaranth.hdl import Shape
+    from amaranth.lib import wiring
+    ports = []
+    for path, member, _value in component.signature.flatten(component):
+        ports.append(Port("__".join(map(str, path)), Shape.cast(member.shape).width,
+                          "input" if member.flow == wiring.In else "output"))
+    return ports
+
+
+_MODULE_RE = re.compile(r"^\s*module\s+(\S+)\s*\(", re.M)
+_DECL_RE = re.compile(r"^\s*(input|output)\s+(?:wire\s+|reg\s+)?(?:signed\s+)?"
+                      r"(?:\[(\d+):(\d+)\]\s+)?(\\\S+|\w+)\s*;", re.M)
+
+
+def verilog_ports(text: str, module: str) -> list[Port]:
+    """Ports of ``module`` in Yosys-written Verilog (``input [N:0] name;`` declarations)."""
+    body = None
+    for match in _MODULE_RE.finditer(text):
+        if match.group(1).lstrip("\\") == module:
+            end = text.find("endmodule", match.end())
+            body = text[match.end():end]
+            break
+    if body is None:
+        raise ValueError(f"Module {module!r} not found in the Verilog text")
+    ports = []
+    for direction, msb, lsb, name in _DECL_RE.findall(body):
+        width = 1 if msb == "" else abs(int(msb) - int(lsb)) + 1
+        ports.append(Port(name, width, direction))
+    return ports
+
+
+def module_ports(component, text: str, module: str) -> list[Port]:
+    """Every port of the emitted module: the signature's, then clock and reset ports.
+
+    The signature is the source of truth for names and widths; the Verilog text adds the domain
+    ports (``clk``, ``rst``, ...) and cross-checks the rest.
+    """
+    from_signature = signature_ports(component)
+    from_text = {port.name: port for port in verilog_ports(text, module)}
+    for port in from_signature:
+        if from_text.get(port.name) != port:
+            raise ValueError(
+                f"Port {port} of the signature does not match the emitted Verilog "
+                f"({from_text.get(port.name)})")
+    names = {port.name for port in from_signature}
+    domain_ports = [port for name, port in sorted(from_text.items()) if name not in names]
+    return from_signature + domain_ports
+
+
+_CONST_PROCESS_RE = re.compile(
+    r"^(?P<indent>[ \t]*)always @\*\n[ \t]*(?P<lhs>[^\n=;]+?) = (?P<rhs>[^\n;]+);[ \t]*$", re.M)
+_CONST_TOKENS_RE = re.compile(r"\d+'[hdboHDBO][0-9a-fA-FxXzZ_]+|\d+|[{},\s]")
+
+
+def icarus_compat(text: str) -> tuple[str, int]:
+    """Rewrite Yosys output for Icarus; return the text and the number of rewrites.
+
+    Yosys writes a process that assigns only a constant as ``always @* x = 5'h00;`` without the
+    ``$auto`` kick it gives every other combinational process. Such a block has no sensitivity,
+    never runs in Icarus (any ``-g`` mode; "@* found no sensitivities") and leaves ``x`` at X.
+    Verilator evaluates it at time 0. The value never changes, so ``initial x = 5'h00;`` is
+    equivalent.
+    """
+    rewrites = 0
+
+    def replace(match):
+        nonlocal rewrites
+        if _CONST_TOKENS_RE.sub("", match["rhs"]):
+            return match[0]     # not a constant: it has a sensitivity list, leave it
+        rewrites += 1
+        return f"{match['indent']}initial {match['lhs']} = {match['rhs']};"
+    return _CONST_PROCESS_RE.sub(replace, text), rewrites
+
+
+def write_wrapper(path, module: str, ports: list[Port], *, wrapper: str | None = None,
+                  clock: str = "clk") -> str:
+    """Write a testbench wrapper around ``module``; return the wrapper's module name.
+
+    The wrapper (module ``<module>_tb`` unless ``wrapper`` is given) drives ``clock`` from HDL
+    with a 10 ns period, starting low so the first rising edge is at 5 ns, and exposes every
+    other port of ``module`` as its own port, same name and width. It adds ``tb_cycle``, a
+    64-bit count of rising clock edges, so a test can measure latencies without awaiting every
+    edge. The plusarg ``+tb_max_ns=<n>`` stops the simulation after n ns (a watchdog against a
+    test that waits forever: the HDL clock never lets the simulator run out of events). With
+    ``TB_DUMP_FST`` defined it dumps every signal to ``waves.fst`` in the working
+    directory (for Icarus; run vvp with ``-fst``).
+
+    Note: an undriven input port of a toplevel is ``z`` in Icarus but 0 in Verilator; a test
+    drives every input (``tb.runner.idle_inputs``) before releasing reset.
+    """
+    wrapper = wrapper or f"{module}_tb"
+    names = [port.name for port in ports]
+    if clock not in names:
+        raise ValueError(f"Module {module!r} has no clock port {clock!r}; ports: {names}")
+    for reserved in (CYCLE_COUNTER, MAX_NS_NAME):
+        if reserved in names:
+            raise ValueError(f"Module {module!r} has a port named {reserved!r}, which the "
+                             f"wrapper reserves")
+    outer = [port for port in ports if port.name != clock]
+
+    def decl(port):
+        width = "" if port.width == 1 else f"[{port.width - 1}:0] "
+        return f"  {port.direction} wire {width}{port.name}"
+
+    lines = [
+        f"// Generated by hdl.verilog.write_wrapper: testbench wrapper of `{module}`.",
+        "// The clock is generated here so that Python stays out of the per-cycle loop.",
+        "`timescale 1ns/1ps",
+        "",
+        f"module {wrapper}" + (" (" if outer else ";"),
+    ]
+    if outer:
+        lines.append(",\n".join(decl(port) for port in outer))
+        lines.append(");")
+    lines += [
+        f"  reg {clock} = 1'b0;",
+        f"  always #{CLOCK_HALF_PERIOD_NS} {clock} = ~{clock};",
+        "",
+        "  // rising clock edges since time 0",
+        f"  reg [{CYCLE_COUNTER_BITS - 1}:0] {CYCLE_COUNTER} = {CYCLE_COUNTER_BITS}'d0;",
+        f"  always @(posedge {clock})",
+        f"    {CYCLE_COUNTER} <= {CYCLE_COUNTER} + {CYCLE_COUNTER_BITS}'d1;",
+        "",
+        f"  {module} dut (",
+        ",\n".join(f"    .{name}({name})" for name in names),
+        "  );",
+        "",
+        "  // +tb_max_ns=<n> ends the simulation at n ns: with a free-running HDL clock the",
+        "  // simulator never runs out of events, so a test waiting for an event that never",
+        "  // comes would otherwise run forever",
+        f"  reg [63:0] {MAX_NS_NAME};",
+        "  initial",
+        f"    if ($value$plusargs(\"{MAX_NS_PLUSARG}=%d\", {MAX_NS_NAME})) begin",
+        f"      #({MAX_NS_NAME});",
+        f"      $display(\"{wrapper}: simulated-time limit of %0d ns reached\", {MAX_NS_NAME});",
+        "      $finish;",
+        "    end",
+        "",
+        f"`ifdef {DUMP_DEFINE}",
+        "  initial begin",
+        f"    $dumpfile(\"{DUMP_FILE}\");",
+        f"    $dumpvars(0, {wrapper});",
+        "  end",
+        "`endif",
+        "endmodule",
+        "",
+    ]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text("\n".join(lines))
+    tmp.replace(path)
+    return wrapper
+
+
+def _parser() -> argparse.ArgumentParser:
+    from golden.spec import TileParams
+    d = TileParams.__dataclass_fields__
+    parser = argparse.ArgumentParser(
+        prog="python -m hdl.verilog",
+        description="Emit the tile (hdl.tile.Tile) as Verilog module 'tile' in DIR/tile.v.")
+    parser.add_argument("--rows", type=int, default=d["rows"].default)
+    parser.add_argument("--cols", type=int, default=d["cols"].default)
+    parser.add_argument("--in-bits", type=int, default=d["in_bits"].default)
+    parser.add_argument("--out-bits", type=int, default=d["out_bits"].default)
+    parser.add_argument("--code-bits", type=int, default=d["code_bits"].default)
+    parser.add_argument("--devices", type=int, default=d["devices_per_weight"].default,
+                        help="PCM devices per weight: 4 or 2")
+    parser.add_argument("--f-factor", type=int, default=d["f_factor"].default)
+    parser.add_argument("--name", default="tile", help="module name (and file stem)")
+    parser.add_argument("--out", default="build", metavar="DIR")
+    parser.add_argument("--wrapper", action="store_true",
+                        help="also write DIR/<name>_tb.v, the HDL-clock testbench wrapper")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    from golden.spec import TileParams
+    try:
+        params = TileParams(rows=args.rows, cols=args.cols, in_bits=args.in_bits,
+                            out_bits=args.out_bits, code_bits=args.code_bits,
+                            devices_per_weight=args.devices, f_factor=args.f_factor)
+    except (TypeError, ValueError) as error:
+        print(f"hdl.verilog: error: {error}", file=sys.stderr)
+        return 2
+    from hdl.tile import Tile
+
+    out = Path(args.out)
+    path = out / f"{args.name}.v"
+    start = time.perf_counter()
+    component = Tile(params)
+    text = emit(component, args.name, path)
+    seconds = time.perf_counter() - start
+    print(f"hdl.verilog: {params} -> {path} ({len(text) / 1e6:.2f} MB) in {seconds:.1f} s")
+    if args.wrapper:
+        ports = module_ports(component, text, args.name)
+        wrapper = write_wrapper(out / f"{args.name}_tb.v", args.name, ports)
+        print(f"hdl.verilog: wrapper {wrapper} -> {out / (wrapper + '.v')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

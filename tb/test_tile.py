@@ -1,0 +1,279 @@
+"""cocotb tests of the tile top against the golden model (coroutines only; run by tests/)."""
+import os
+
+import numpy as np
+import cocotb
+from cocotb.triggers import Edge, FallingEdge, ReadOnly, RisingEdge
+
+from golden.regs import (GAIN_BASE, OFFSET_BASE, OKAY, REGISTERS, SLVERR, pack_ctrl,
+                         pack_en_window)
+from golden.spec import Activation, ErrorBit, InputMode, Phase, TileConfig
+from golden.tile import Tile as GoldenTile
+from .cocotbdrv import TileTB
+from .scoreboard import assert_equal_arrays
+from .stimulus import fitted_ramp_shift, random_codes, random_config, random_inputs
+
+ERROR = REGISTERS["ERROR"].address
+
+
+def _seed():
+    seed = int(os.environ.get("TEST_SEED", "1"))
+    cocotb.log.info(f"seed {seed}")
+    return seed
+
+
+async def _start(dut, codes=None, seed=0):
+    tb = TileTB(dut)
+    await tb.reset()
+    golden = GoldenTile(tb.p)
+    if codes is None:
+        codes = random_codes(np.random.default_rng(seed), tb.p)
+    golden.program(codes)
+    await tb.program(codes)
+    return tb, golden
+
+
+async def _check_flags(tb, cap_sat: bool, out_sat: bool, what: str):
+    error, _ = await tb.csr_read(ERROR)
+    got = (bool(error >> ErrorBit.CAP_SAT & 1), bool(error >> ErrorBit.OUT_SAT & 1))
+    assert got == (cap_sat, out_sat), f"{what}: CAP_SAT/OUT_SAT {got}, expected {(cap_sat, out_sat)}"
+    assert await tb.csr_write(ERROR, 0xFF) == OKAY
+
+
+@cocotb.test()
+async def random_mvms(dut):
+    """Seeded random MVMs over every input mode and activation; values, latency and flags."""
+    seed = _seed()
+    rng = np.random.default_rng(seed)
+    count = int(os.environ.get("TEST_MVMS", "64"))
+    stall = float(os.environ.get("TEST_STALL", "0"))   # fraction of MVMs with idle/back-pressure
+    tb, golden = await _start(dut, seed=seed)
+    p = tb.p
+    groups = [(mode, act) for mode in InputMode for act in Activation]
+    per_group = max(1, count // len(groups))
+    done = 0
+    for g, (mode, act) in enumerate(groups):
+        n = per_group if g < len(groups) - 1 else max(1, count - done)
+        xs = random_inputs(rng, p, mode, n)
+        cfg = random_config(rng, p, mode, act, fitted_ramp_shift(golden, xs, mode))
+        await tb.configure(cfg)
+        expected = golden.run(xs, cfg)
+        for i, x in enumerate(xs):
+            delays = (0, 0)
+            if stall and rng.random() < stall:
+                delays = tuple(int(d) for d in rng.integers(0, 2 * p.out_max, size=2))
+            y, latency = await tb.mvm(x, *delays)
+            assert_equal_arrays(expected.y[i], y, f"y[{done + i}] ({mode.name}, {act.name})", seed)
+            assert latency == expected.timing.latency, \
+                f"MVM {done + i}: latency {latency}, golden {expected.timing.latency}"
+        await _check_flags(tb, bool(expected.cap_sat.any()), bool(expected.out_sat.any()),
+                           f"{mode.name}/{act.name}")
+        done += n
+    count_reg, _ = await tb.csr_read(REGISTERS["MVM_COUNT"].address)
+    assert count_reg == done, (count_reg, done)
+    cocotb.log.info(f"{done} MVMs, 0 mismatches")
+
+
+@cocotb.test()
+async def directed_corners(dut):
+    """Zero, full scale of both signs, saturation both ways, ties, one lane, all lanes."""
+    tb = TileTB(dut)
+    p = tb.p
+    await tb.reset()
+    golden = GoldenTile(p)
+    lo_s, hi_s = p.input_range(InputMode.SIGNED)
+    full_pos = np.full((p.rows, p.cols, p.devices_per_weight), 0)
+    full_pos[..., 0] = p.code_max               # every weight +F*code_max (G+ only)
+    if p.devices_per_weight == 4:
+        full_pos[..., 2] = p.code_max           # and g+
+    full_neg = full_pos[..., [1, 0, 3, 2][:p.devices_per_weight]]   # swap + and - devices
+    rng = np.random.default_rng(7)
+    mixed = random_codes(rng, p)
+    cases = []
+    for codes_name, codes in (("w=+max", full_pos), ("w=-max", full_neg), ("mixed", mixed)):
+        for mode in InputMode:
+            lo, hi = p.input_range(mode)
+            one_lane = np.zeros(p.rows, dtype=np.int64)
+            one_lane[p.rows // 2] = hi
+            alternating = np.where(np.arange(p.rows) % 2 == 0, hi, lo)
+            vectors = {
+                "zero": np.zeros(p.rows, dtype=np.int64),
+                "full+": np.full(p.rows, hi), "full-": np.full(p.rows, lo),
+                "one lane": one_lane, "alternating signs": alternating,
+                "ones": np.ones(p.rows, dtype=np.int64),
+            }
+            for act in Activation:
+                for shift in (0, p.ramp_shift_max // 2, p.ramp_shift_max):
+                    cases.append((codes_name, codes, mode, act, shift, vectors))
+    current = None
+    for codes_name, codes, mode, act, shift, vectors in cases:
+        if current is not codes:
+            golden.program(codes)
+            await tb.program(codes)
+            current = codes
+        cfg = TileConfig(input_mode=mode, activation=act, ramp_shift=shift,
+                         en_lo=-2, en_hi=-2 + p.out_max // 2)
+        await tb.configure(cfg)
+        names = list(vectors)
+        xs = np.stack([vectors[k] for k in names])
+        expected = golden.run(xs, cfg)
+        for i, name in enumerate(names):
+            y, latency = await tb.mvm(xs[i])
+            assert_equal_arrays(expected.y[i], y,
+                                f"{name} on {codes_name}, {mode.name}, {act.name}, shift {shift}")
+            assert latency == expected.timing.latency
+        await _check_flags(tb, bool(expected.cap_sat.any()), bool(expected.out_sat.any()),
+                           f"{codes_name}/{mode.name}/{act.name}/shift {shift}")
+
+
+@cocotb.test()
+async def rounding_ties(dut):
+    """Charges that land exactly half-way between two output codes round up (toward +inf)."""
+    tb = TileTB(dut)
+    p = tb.p
+    await tb.reset()
+    codes = np.zeros((p.rows, p.cols, p.devices_per_weight), dtype=np.int64)
+    # column c: weight +-(c % code_max + 1) on row 0 only
+    mag = np.arange(p.cols) % p.code_max + 1
+    codes[0, :, 0] = np.where(np.arange(p.cols) % 2 == 0, mag, 0)
+    codes[0, :, 1] = np.where(np.arange(p.cols) % 2 == 1, mag, 0)
+    golden = GoldenTile(p, codes)
+    await tb.program(codes)
+    ties = 0
+    for shift in range(1, min(p.ramp_shift_max, 4) + 1):
+        for act in (Activation.IDENTITY, Activation.RELU):
+            cfg = TileConfig(input_mode=InputMode.UNSIGNED, activation=act, ramp_shift=shift)
+            await tb.configure(cfg)
+            for d in (1, 3, (1 << shift) - 1, 1 << (shift - 1)):
+                x = np.zeros(p.rows, dtype=np.int64)
+                x[0] = min(d, p.input_range(InputMode.UNSIGNED)[1])
+                expected = golden.run(x, cfg)
+                q = expected.charge_sat * (1 << p.gain_frac_bits)
+                ties += int(np.sum(q % (1 << (shift + p.gain_frac_bits))
+                                   == 1 << (shift + p.gain_frac_bits - 1)))
+                y, _ = await tb.mvm(x)
+                assert_equal_arrays(expected.y, y, f"tie test shift {shift} x0={x[0]}")
+    assert ties > 0, "the stimulus produced no rounding tie"
+    cocotb.log.info(f"{ties} ties checked")
+
+
+@cocotb.test()
+async def phase_timing(dut):
+    """Every phase lasts as many cycles as golden.timing predicts (STATUS.phase port)."""
+    seed = _seed()
+    rng = np.random.default_rng(seed)
+    tb, golden = await _start(dut, seed=seed)
+    p = tb.p
+    for mode in InputMode:
+        cfg = TileConfig(input_mode=mode)
+        await tb.configure(cfg)
+        timing = golden.run(random_inputs(rng, p, mode, 1), cfg).timing
+        dut.x__payload.value = 0
+        dut.x__valid.value = 1
+        await tb._handshake(dut.x__ready)
+        dut.x__valid.value = 0
+        await ReadOnly()
+        phase = Phase(int(dut.phase.value))
+        assert phase == Phase.INTEGRATE, f"phase after the input handshake: {phase.name}"
+        seen = []
+        last = tb.now()
+        while True:
+            await Edge(dut.phase)
+            await ReadOnly()
+            now = tb.now()
+            new = Phase(int(dut.phase.value))
+            seen.append((phase, now - last))
+            last, phase = now, new
+            if new == Phase.OUTPUT:
+                break
+        await FallingEdge(dut.clk)
+        dut.y__ready.value = 1
+        await RisingEdge(dut.clk)
+        dut.y__ready.value = 0
+        await ReadOnly()
+        seen.append((Phase.OUTPUT, 1))
+        assert Phase(int(dut.phase.value)) == Phase.IDLE
+        expected = [(ph, timing.cycles[ph]) for ph in Phase if ph != Phase.IDLE]
+        assert seen == expected, f"{mode.name}: phases {seen}, golden {expected}"
+
+
+@cocotb.test()
+async def reset_mid_mvm(dut):
+    """Reset during integration, evaluation and emission: no output, codes kept, next MVM right."""
+    seed = _seed()
+    rng = np.random.default_rng(seed)
+    tb, golden = await _start(dut, seed=seed)
+    p = tb.p
+    cfg = TileConfig(input_mode=InputMode.SIGNED, activation=Activation.IDENTITY,
+                     ramp_shift=p.ramp_shift_max // 3)
+    timing = golden.run(np.zeros(p.rows, dtype=np.int64), cfg).timing
+    for when in (2, timing.cycles[Phase.INTEGRATE] + 3, timing.latency - 3):
+        await tb.configure(cfg)
+        x = random_inputs(rng, p, InputMode.SIGNED, 1)[0]
+        await tb.send(x)
+        await tb.cycles(when)
+        await FallingEdge(dut.clk)
+        dut.rst.value = 1
+        await ReadOnly()
+        assert not dut.y__valid.value
+        await tb.cycles(2)
+        await FallingEdge(dut.clk)
+        dut.rst.value = 0
+        tb.regs.reset()
+        await ReadOnly()
+        assert Phase(int(dut.phase.value)) == Phase.IDLE and not dut.y__valid.value
+        await tb.configure(cfg)
+        x = random_inputs(rng, p, InputMode.SIGNED, 1)[0]
+        y, latency = await tb.mvm(x)
+        assert_equal_arrays(golden.run(x, cfg).y, y, f"MVM after reset at cycle {when}", seed)
+        assert latency == timing.latency
+
+
+@cocotb.test()
+async def illegal_configuration(dut):
+    """Illegal register values raise an error flag, answer SLVERR and change nothing."""
+    seed = _seed()
+    rng = np.random.default_rng(seed)
+    tb, golden = await _start(dut, seed=seed)
+    p = tb.p
+    cfg = TileConfig(activation=Activation.IDENTITY, ramp_shift=p.ramp_shift_max // 2)
+    await tb.configure(cfg)
+    x = random_inputs(rng, p, InputMode.UNSIGNED, 1)[0]
+    reference = golden.run(x, cfg).y
+    bad = [
+        (REGISTERS["CTRL"].address, pack_ctrl(0, 0, 5), ErrorBit.BAD_VALUE),
+        (REGISTERS["CTRL"].address, 1 << 7, ErrorBit.BAD_VALUE),
+        (REGISTERS["RAMP_SHIFT"].address, p.ramp_shift_max + 1, ErrorBit.BAD_VALUE),
+        (REGISTERS["EN_WINDOW"].address, pack_en_window(4, 3), ErrorBit.BAD_VALUE),
+        (REGISTERS["EN_WINDOW"].address, pack_en_window(0, p.out_max + 1), ErrorBit.BAD_VALUE),
+        (GAIN_BASE, 1 << p.gain_bits, ErrorBit.BAD_VALUE),
+        (OFFSET_BASE + 4 * (p.cols - 1), 1 << p.out_bits, ErrorBit.BAD_VALUE),
+        (REGISTERS["ID"].address, 0, ErrorBit.BAD_ADDRESS),
+        (GAIN_BASE + 4 * p.cols, 1, ErrorBit.BAD_ADDRESS),
+        (0x0002, 0, ErrorBit.BAD_ADDRESS),
+    ]
+    for address, data, bit in bad:
+        expected_resp = tb.regs.write(address, data)
+        assert expected_resp == SLVERR
+        resp = await tb.csr_write(address, data)
+        assert resp == SLVERR, f"write {address:#x} <- {data:#x}: response {resp}"
+        error, _ = await tb.csr_read(ERROR)
+        assert error == 1 << bit, f"write {address:#x} <- {data:#x}: ERROR {error:#x}"
+        assert await tb.csr_write(ERROR, error) == OKAY
+        tb.regs.write(ERROR, error)
+    assert await tb.csr_write_bytes(REGISTERS["CTRL"].address + 1, b"\x01") == SLVERR
+    error, _ = await tb.csr_read(ERROR)
+    assert error == 1 << ErrorBit.BAD_ADDRESS
+    await tb.csr_write(ERROR, 0xFF)
+    for name in ("CTRL", "RAMP_SHIFT", "EN_WINDOW"):
+        got, _ = await tb.csr_read(REGISTERS[name].address)
+        assert got == tb.regs.read(REGISTERS[name].address)[0], name
+    y, _ = await tb.mvm(x)
+    assert_equal_arrays(reference, y, "MVM after rejected writes")
+    # a row write beyond the array writes nothing and flags BAD_ROW
+    if p.rows < 1 << 16:
+        await tb.program_row(p.rows, np.full((p.cols, p.devices_per_weight), p.code_max))
+        error, _ = await tb.csr_read(ERROR)
+        assert error == 1 << ErrorBit.BAD_ROW, hex(error)
+        y, _ = await tb.mvm(x)
+        assert_equal_arrays(reference, y, "MVM after an out-of-range row write")

@@ -1,0 +1,56 @@
+"""RTL tier: the tile top, emitted to Verilog, under Verilator and Icarus via cocotb."""
+import dataclasses
+import os
+
+import pytest
+
+from golden.spec import TileParams
+from tb.runner import run_cocotb
+
+pytestmark = pytest.mark.rtl
+
+SMALL = {
+    "t8x6": TileParams(rows=8, cols=6, in_bits=4, out_bits=4, code_bits=3, charge_bits=12),
+    "t16x16d2": TileParams(rows=16, cols=16, devices_per_weight=2, code_bits=4, charge_bits=16,
+                           gain_bits=6, gain_frac_bits=5),
+    "t12x10f3": TileParams(rows=12, cols=10, in_bits=5, out_bits=6, code_bits=4, f_factor=3,
+                           charge_bits=14),
+}
+FULL = TileParams()
+
+
+def key(name, p):
+    return name
+
+
+def run(name, params, simulator, testcase, seed, **env):
+    from hdl.tile import Tile
+    run_cocotb(lambda: Tile(params), "tile", "tb.test_tile", simulator, key(name, params),
+               testcase=testcase, extra_env={"TEST_SEED": seed, **env})
+
+
+SIMULATORS = ["verilator", "icarus"]
+DIRECTED = ["directed_corners", "rounding_ties", "phase_timing", "reset_mid_mvm",
+            "illegal_configuration"]
+
+
+@pytest.mark.parametrize("simulator", SIMULATORS)
+@pytest.mark.parametrize("name", list(SMALL))
+def test_directed(name, simulator, seed):
+    run(name, SMALL[name], simulator, DIRECTED, seed)
+
+
+@pytest.mark.parametrize("simulator", SIMULATORS)
+@pytest.mark.parametrize("name", list(SMALL))
+def test_random_volume(name, simulator, seed):
+    """>= 10,000 random MVMs per simulator across the small parameter sets, 20 % of them with
+    random idle cycles before the input and back-pressure on the output."""
+    count = int(os.environ.get("RTL_MVMS", "3400"))
+    run(name, SMALL[name], simulator, "random_mvms", seed, TEST_MVMS=count, TEST_STALL=0.2)
+
+
+@pytest.mark.fullsize
+def test_full_size_verilator(seed):
+    """The chip's 512 x 512 tile: >= 100 random MVMs and the phase timing, in Verilator."""
+    count = int(os.environ.get("FULL_MVMS", "120"))
+    run("full", FULL, "verilator", ["random_mvms", "phase_timing"], seed, TEST_MVMS=count)

@@ -1,0 +1,93 @@
+"""hdl.verilog: port lists, the HDL-clock wrapper, the Icarus rewrite and the command line."""
+import re
+import subprocess
+import sys
+
+import pytest
+from amaranth.hdl import Module
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from hdl.verilog import (Port, emit, icarus_compat, main, module_ports, signature_ports,
+                         verilog_ports, write_wrapper)
+
+
+class _Pair(wiring.Component):
+    """A registered stream pass-through with a flag: nested, struct and 1-bit ports."""
+    def __init__(self):
+        super().__init__({
+            "i": In(stream.Signature(data.ArrayLayout(4, 3))),
+            "o": Out(stream.Signature(data.ArrayLayout(4, 3))),
+            "flag": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        with m.If(self.o.ready | ~self.o.valid):
+            m.d.sync += [self.o.payload.eq(self.i.payload), self.o.valid.eq(self.i.valid)]
+        m.d.comb += [self.i.ready.eq(self.o.ready | ~self.o.valid), self.flag.eq(self.o.valid)]
+        return m
+
+
+def test_ports_follow_the_signature(tmp_path):
+    component = _Pair()
+    text = emit(component, "pair", tmp_path / "pair.v")
+    assert "/work" not in text and "\\src" not in text      # emit_src=False
+    assert signature_ports(component) == [
+        Port("i__payload", 12, "input"), Port("i__valid", 1, "input"),
+        Port("i__ready", 1, "output"), Port("o__payload", 12, "output"),
+        Port("o__valid", 1, "output"), Port("o__ready", 1, "input"),
+        Port("flag", 1, "output")]
+    ports = module_ports(component, text, "pair")
+    assert ports[-2:] == [Port("clk", 1, "input"), Port("rst", 1, "input")]
+    assert sorted(ports, key=lambda p: p.name) == sorted(verilog_ports(text, "pair"),
+                                                         key=lambda p: p.name)
+
+
+def test_wrapper_exposes_every_port_but_the_clock(tmp_path):
+    component = _Pair()
+    text = emit(component, "pair", tmp_path / "pair.v")
+    ports = module_ports(component, text, "pair")
+    name = write_wrapper(tmp_path / "pair_tb.v", "pair", ports)
+    assert name == "pair_tb"
+    wrapper = (tmp_path / "pair_tb.v").read_text()
+    assert wrapper.startswith("//") and "`timescale 1ns/1ps" in wrapper
+    assert "always #5 clk = ~clk;" in wrapper
+    outer = [Port(name, int(msb) + 1 if msb else 1, direction) for direction, msb, name in
+             re.findall(r"^  (input|output) wire (?:\[(\d+):0\] )?(\w+)", wrapper, re.M)]
+    assert sorted(outer, key=str) == sorted((p for p in ports if p.name != "clk"), key=str)
+    assert "pair dut (" in wrapper and "    .clk(clk)" in wrapper
+
+
+def test_wrapper_needs_a_clock(tmp_path):
+    with pytest.raises(ValueError, match="has no clock port 'clk'"):
+        write_wrapper(tmp_path / "x_tb.v", "x", [Port("a", 1, "input")])
+
+
+def test_icarus_rewrite_only_touches_constant_processes():
+    text = ("  always @*\n    events[7:3] = 5'h00;\n"
+            "  always @*\n    y = a;\n"
+            "  always @*\n    z = { 1'h0, 2'h3 };\n")
+    new, count = icarus_compat(text)
+    assert count == 2
+    assert new == ("  initial events[7:3] = 5'h00;\n"
+                   "  always @*\n    y = a;\n"
+                   "  initial z = { 1'h0, 2'h3 };\n")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--rows", "0"], "rows must be in [1, 4096], not 0"),
+    (["--devices", "3"], "devices_per_weight must be 2 or 4, not 3"),
+    (["--devices", "2", "--f-factor", "2"], "f_factor only applies to 4-PCM cells"),
+])
+def test_cli_rejects_bad_parameters(argv, message, capsys, tmp_path):
+    assert main(argv + ["--out", str(tmp_path)]) == 2
+    assert message in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
+
+
+def test_cli_exit_status_from_a_shell(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "hdl.verilog", "--cols", "5000", "--out",
+                             str(tmp_path)], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "hdl.verilog: error: cols must be in [1, 4096], not 5000"
