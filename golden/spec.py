@@ -96,7 +96,8 @@ class TileParams:
                 f"not {self.f_factor!r}")
         _check_int("charge_bits", self.charge_bits, 2, 48)
         _check_int("gain_bits", self.gain_bits, 1, 16)
-        _check_int("gain_frac_bits", self.gain_frac_bits, 0, self.gain_bits)
+        # gain 1.0 (2^gain_frac_bits, the reset value) must fit the gain_bits-wide register
+        _check_int("gain_frac_bits", self.gain_frac_bits, 0, self.gain_bits - 1)
 
     # -- derived quantities -------------------------------------------------------------------
     @property

@@ -37,7 +37,7 @@ class Crossbar(wiring.Component):
         Registered: a window was open last cycle or the multiply-accumulate is running (no
         combinational path from ``lanes``, for admission control).
     overrange : Out(1)
-        One cycle: a lane stayed high longer than 2^in_bits - 1 ticks.
+        High on every tick a lane is high beyond 2^in_bits - 1 ticks (its count saturates).
     bad_row : Out(1)
         One cycle: a row write named a row >= rows and was dropped.
     """

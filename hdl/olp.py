@@ -68,9 +68,9 @@ class OutputLandingPad(wiring.Component):
                 with m.Else():
                     m.d.sync += counts[c].eq(counts[c] + 1)
             with m.If(~opening & pulse_prev[c] & ~pulse):
-                m.d.sync += words[c].eq(counts[c])
-            # On the closing tick a lane cut off by the window has not been latched yet.
-            m.d.comb += self.o.payload[c].eq(Mux(closing & pulse_prev[c], counts[c], words[c]))
+                # a lane cut off by the window's end has no falling edge of its own: saturate
+                m.d.sync += words[c].eq(Mux(closing, top, counts[c]))
+            m.d.comb += self.o.payload[c].eq(Mux(closing & pulse_prev[c], top, words[c]))
         with m.If(opening):
             m.d.sync += overflow.eq(0)
 

@@ -114,7 +114,7 @@ PARAM_SETS = {
     "4pcm_F3_in8_out4": TileParams(rows=3, cols=8, in_bits=8, out_bits=4, code_bits=8,
                                    f_factor=3, charge_bits=18),
     "wide_int_paths": TileParams(rows=5, cols=3, in_bits=16, out_bits=16, code_bits=12,
-                                 f_factor=15, charge_bits=48, gain_bits=16, gain_frac_bits=16),
+                                 f_factor=15, charge_bits=48, gain_bits=16, gain_frac_bits=15),
 }
 
 

@@ -59,9 +59,17 @@ def test_wrapper_exposes_every_port_but_the_clock(tmp_path):
     assert "pair dut (" in wrapper and "    .clk(clk)" in wrapper
 
 
-def test_wrapper_needs_a_clock(tmp_path):
-    with pytest.raises(ValueError, match="has no clock port 'clk'"):
-        write_wrapper(tmp_path / "x_tb.v", "x", [Port("a", 1, "input")])
+def test_wrapper_of_a_combinational_module_still_has_a_clock(tmp_path):
+    write_wrapper(tmp_path / "x_tb.v", "x", [Port("a", 1, "input"), Port("b", 2, "output")])
+    wrapper = (tmp_path / "x_tb.v").read_text()
+    assert "always #5 clk = ~clk;" in wrapper and ".clk(" not in wrapper
+    assert "  input wire a,\n  output wire [1:0] b\n);" in wrapper
+
+
+def test_wrapper_refuses_reserved_names(tmp_path):
+    with pytest.raises(ValueError, match="has a port named 'tb_cycle', which the wrapper"):
+        write_wrapper(tmp_path / "x_tb.v", "x", [Port("clk", 1, "input"),
+                                                 Port("tb_cycle", 1, "output")])
 
 
 def test_icarus_rewrite_only_touches_constant_processes():

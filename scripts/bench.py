@@ -1,0 +1,191 @@
+"""Throughput of every backend in one run: golden model, plain NumPy, amaranth.sim, Icarus,
+Verilator; Verilog emission and Verilator build times. Prints a table and writes JSON.
+
+    python scripts/bench.py [--sizes 64 512] [--json build/bench.json] [--quick]
+
+Figures are measured here, on this machine, in this run; compare them as ratios.
+"""
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from golden.spec import Activation, InputMode, TileConfig, TileParams   # noqa: E402
+from golden.tile import Tile as GoldenTile                               # noqa: E402
+from tb.stimulus import random_codes, random_inputs                      # noqa: E402
+
+
+def best_of(fn, repeats, min_time=0.2):
+    """Best time per call of ``fn`` over ``repeats`` rounds of at least ``min_time`` each."""
+    best = float("inf")
+    for _ in range(repeats):
+        n, start = 0, time.perf_counter()
+        while True:
+            fn()
+            n += 1
+            elapsed = time.perf_counter() - start
+            if elapsed >= min_time:
+                break
+        best = min(best, elapsed / n)
+    return best
+
+
+def bench_golden(p, rng, repeats):
+    """Golden model with every non-ideality on vs float64 W @ X of the same shape."""
+    golden = GoldenTile(p, random_codes(rng, p))
+    cfg = TileConfig(input_mode=InputMode.SIGNED, activation=Activation.HARD_SIGMOID,
+                     ramp_shift=p.ramp_shift_max // 2,
+                     gain=rng.integers(p.gain_one // 2, 2 * p.gain_one, size=p.cols),
+                     offset=rng.integers(-8, 8, size=p.cols))
+    x1 = random_inputs(rng, p, InputMode.SIGNED, 1)[0]
+    xb = random_inputs(rng, p, InputMode.SIGNED, 1000)
+    w = golden.weights.astype(np.float64)
+    x1f, xbf = x1.astype(np.float64), xb.astype(np.float64).T.copy()
+    t_g1 = best_of(lambda: golden.mvm(x1, cfg), repeats)
+    t_n1 = best_of(lambda: w.T @ x1f, repeats)
+    t_gb = best_of(lambda: golden.mvm(xb, cfg), repeats)
+    t_nb = best_of(lambda: w.T @ xbf, repeats)
+    return {
+        "golden_single_mvm_per_s": 1 / t_g1, "numpy_single_mvm_per_s": 1 / t_n1,
+        "golden_single_ratio": t_n1 / t_g1,
+        "golden_batch_mvm_per_s": 1000 / t_gb, "numpy_batch_mvm_per_s": 1000 / t_nb,
+        "golden_batch_ratio": t_nb / t_gb,
+    }
+
+
+def bench_amaranth_sim(p, rng, mvms):
+    from hdl.tile import Tile
+    from amaranth.sim import Simulator
+    from tb.simdrv import SimTileDriver
+    golden = GoldenTile(p, random_codes(rng, p))
+    xs = random_inputs(rng, p, InputMode.UNSIGNED, mvms)
+    expected = golden.mvm(xs, TileConfig())
+    dut = Tile(p)
+    t0 = time.perf_counter()
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    out = {}
+
+    async def bench(ctx):
+        drv = SimTileDriver(ctx, dut, p)
+        for r in range(p.rows):          # program row by row (not timed)
+            await drv.program_row(r, golden.codes[r])
+        start = time.perf_counter()
+        cycles = mismatches = 0
+        for i, x in enumerate(xs):
+            y, latency = await drv.mvm(x)
+            cycles += latency + 1
+            mismatches += int(np.sum(y != expected[i]))
+        seconds = time.perf_counter() - start
+        out.update(mvms=mvms, mismatches=mismatches, mvm_per_second=mvms / seconds,
+                   cycles_per_second=cycles / seconds)
+
+    sim.add_testbench(bench)
+    sim.run()
+    out["setup_seconds"] = time.perf_counter() - t0 - mvms / out["mvm_per_second"]
+    return out
+
+
+def bench_cocotb(p, key, simulator, mvms):
+    from hdl.tile import Tile
+    from tb.runner import run_cocotb
+    with tempfile.TemporaryDirectory() as tmp:
+        summary = Path(tmp) / "summary.json"
+        start = time.perf_counter()
+        run_cocotb(lambda: Tile(p), "tile", "tb.test_tile", simulator, key,
+                   testcase="random_mvms",
+                   extra_env={"TEST_MVMS": mvms, "TEST_SEED": 1, "TEST_SUMMARY": summary})
+        out = json.loads(summary.read_text())
+        out["total_seconds"] = time.perf_counter() - start
+    return out
+
+
+def bench_build(p, key):
+    """Fresh Verilog emission and Verilator build of the tile, timed."""
+    import subprocess
+    from amaranth.back import verilog
+    from hdl.tile import Tile
+    from tb.runner import VERILATOR_BUILD_ARGS
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        text = verilog.convert(Tile(p), name="tile", emit_src=False)
+        emit_s = time.perf_counter() - t0
+        (Path(tmp) / "tile.v").write_text(text)
+        t0 = time.perf_counter()
+        subprocess.run(["verilator", "--cc", "--build", "-j", str(os.cpu_count() or 2),
+                        *[a for a in VERILATOR_BUILD_ARGS if a != "--timing"],
+                        "--Mdir", str(Path(tmp) / "obj"), "tile.v"],
+                       cwd=tmp, check=True, capture_output=True)
+        build_s = time.perf_counter() - t0
+    return {"verilog_emit_seconds": emit_s, "verilog_bytes": len(text),
+            "verilator_build_seconds": build_s}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[64, 512],
+                    help="square tile sizes (rows = cols) to measure")
+    ap.add_argument("--json", default=str(ROOT / "build" / "bench.json"))
+    ap.add_argument("--quick", action="store_true", help="fewer MVMs and repeats")
+    args = ap.parse_args(argv)
+    for s in args.sizes:
+        if not 1 <= s <= 4096:
+            ap.error(f"size must be in [1, 4096], not {s}")
+    rng = np.random.default_rng(2024)
+    repeats = 2 if args.quick else 5
+    results = {}
+    for size in args.sizes:
+        p = TileParams(rows=size, cols=size)
+        key = "full" if size == 512 else f"bench{size}"
+        r = {}
+        print(f"== {size} x {size} ==", flush=True)
+        r["golden"] = bench_golden(p, rng, repeats)
+        print(f"  golden: {r['golden']}", flush=True)
+        r["build"] = bench_build(p, key)
+        print(f"  build: {r['build']}", flush=True)
+        big = size >= 256
+        r["amaranth_sim"] = bench_amaranth_sim(p, rng, 1 if big else (3 if args.quick else 10))
+        print(f"  amaranth.sim: {r['amaranth_sim']}", flush=True)
+        r["icarus"] = bench_cocotb(p, key, "icarus", 2 if big else 20)
+        print(f"  icarus: {r['icarus']}", flush=True)
+        r["verilator"] = bench_cocotb(p, key, "verilator",
+                                      (50 if args.quick else 200) if big else 500)
+        print(f"  verilator: {r['verilator']}", flush=True)
+        results[f"{size}x{size}"] = r
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps(results, indent=2))
+
+    print()
+    print(f"{'size':>9} {'backend':<22} {'MVM/s':>12} {'cycles/s':>12}  note")
+    for name, r in results.items():
+        g = r["golden"]
+        print(f"{name:>9} {'numpy W@x float64':<22} {g['numpy_single_mvm_per_s']:>12.0f} "
+              f"{'':>12}  single vector")
+        print(f"{name:>9} {'golden':<22} {g['golden_single_mvm_per_s']:>12.0f} {'':>12}  "
+              f"single vector, {g['golden_single_ratio']:.2f} x numpy")
+        print(f"{name:>9} {'numpy W@X float64':<22} {g['numpy_batch_mvm_per_s']:>12.0f} "
+              f"{'':>12}  batch of 1000")
+        print(f"{name:>9} {'golden':<22} {g['golden_batch_mvm_per_s']:>12.0f} {'':>12}  "
+              f"batch of 1000, {g['golden_batch_ratio']:.2f} x numpy")
+        for backend in ("amaranth_sim", "icarus", "verilator"):
+            b = r[backend]
+            print(f"{name:>9} {backend:<22} {b['mvm_per_second']:>12.1f} "
+                  f"{b['cycles_per_second']:>12.0f}  {b['mvms']} MVMs, "
+                  f"{b['mismatches']} mismatches")
+        bd = r["build"]
+        print(f"{name:>9} Verilog emission {bd['verilog_emit_seconds']:.1f} s "
+              f"({bd['verilog_bytes'] / 1e6:.1f} MB), Verilator build "
+              f"{bd['verilator_build_seconds']:.1f} s")
+    print(f"\nwritten to {args.json}")
+
+
+if __name__ == "__main__":
+    main()
