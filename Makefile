@@ -21,8 +21,11 @@ PYTEST_ARGS ?=
 
 SIZE_ARGS := --rows $(ROWS) --cols $(COLS) --in-bits $(IN_BITS) --out-bits $(OUT_BITS) \
              --code-bits $(CODE_BITS) --devices $(DEVICES) --f-factor $(F)
-SIZE_ENV  := ROWS=$(ROWS) COLS=$(COLS) IN_BITS=$(IN_BITS) OUT_BITS=$(OUT_BITS) \
-             CODE_BITS=$(CODE_BITS) DEVICES=$(DEVICES) F=$(F)
+# `make waves` traces a small tile unless told otherwise (a 512 x 512 FST runs to gigabytes)
+WAVES_ROWS ?= 16
+WAVES_COLS ?= 16
+WAVES_SIZE_ARGS := --rows $(WAVES_ROWS) --cols $(WAVES_COLS) --in-bits $(IN_BITS) \
+             --out-bits $(OUT_BITS) --code-bits $(CODE_BITS) --devices $(DEVICES) --f-factor $(F)
 
 # Verilator lint waivers, each needed by amaranth's (Yosys') output, not by a design error:
 #   WIDTH   Yosys writes operands of mixed widths (e.g. `x + 1'h1`, zero-extended compares);
@@ -57,13 +60,13 @@ test: setup
 	$(PY) -m pytest -n $(JOBS) $(PYTEST_ARGS)
 
 demo: setup
-	$(SIZE_ENV) $(PY) -m tb.demo
+	$(PY) -m tb.demo $(SIZE_ARGS)
 
 bench: setup
-	$(SIZE_ENV) $(PY) scripts/bench.py
+	$(PY) scripts/bench.py
 
 waves: setup
-	$(SIZE_ENV) WAVES=1 $(PY) -m tb.waves
+	$(PY) -m tb.waves $(WAVES_SIZE_ARGS)
 
 clean:
 	rm -rf $(BUILD) sim_build .pytest_cache

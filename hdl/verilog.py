@@ -22,6 +22,7 @@ from pathlib import Path
 __all__ = [
     "Port", "CLOCK_HALF_PERIOD_NS", "CLOCK_PERIOD_NS", "emit", "signature_ports",
     "verilog_ports", "module_ports", "icarus_compat", "write_wrapper", "main",
+    "add_size_arguments", "params_from_args",
 ]
 
 #: Half period of the wrapper's clock; the timescale is 1ns/1ps.
@@ -241,12 +242,10 @@ def write_wrapper(path, module: str, ports: list[Port], *, wrapper: str | None =
     return wrapper
 
 
-def _parser() -> argparse.ArgumentParser:
+def add_size_arguments(parser: argparse.ArgumentParser) -> None:
+    """The tile-size options shared by every command line of the kit (defaults: the chip's)."""
     from golden.spec import TileParams
     d = TileParams.__dataclass_fields__
-    parser = argparse.ArgumentParser(
-        prog="python -m hdl.verilog",
-        description="Emit the tile (hdl.tile.Tile) as Verilog module 'tile' in DIR/tile.v.")
     parser.add_argument("--rows", type=int, default=d["rows"].default)
     parser.add_argument("--cols", type=int, default=d["cols"].default)
     parser.add_argument("--in-bits", type=int, default=d["in_bits"].default)
@@ -255,6 +254,24 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--devices", type=int, default=d["devices_per_weight"].default,
                         help="PCM devices per weight: 4 or 2")
     parser.add_argument("--f-factor", type=int, default=d["f_factor"].default)
+
+
+def params_from_args(parser: argparse.ArgumentParser, args):
+    """TileParams of parsed size options; an illegal value exits with TileParams' message."""
+    from golden.spec import TileParams
+    try:
+        return TileParams(rows=args.rows, cols=args.cols, in_bits=args.in_bits,
+                          out_bits=args.out_bits, code_bits=args.code_bits,
+                          devices_per_weight=args.devices, f_factor=args.f_factor)
+    except (TypeError, ValueError) as error:
+        parser.error(str(error))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m hdl.verilog",
+        description="Emit the tile (hdl.tile.Tile) as Verilog module 'tile' in DIR/tile.v.")
+    add_size_arguments(parser)
     parser.add_argument("--name", default="tile", help="module name (and file stem)")
     parser.add_argument("--out", default="build", metavar="DIR")
     parser.add_argument("--wrapper", action="store_true",
@@ -263,15 +280,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
-    from golden.spec import TileParams
-    try:
-        params = TileParams(rows=args.rows, cols=args.cols, in_bits=args.in_bits,
-                            out_bits=args.out_bits, code_bits=args.code_bits,
-                            devices_per_weight=args.devices, f_factor=args.f_factor)
-    except (TypeError, ValueError) as error:
-        print(f"hdl.verilog: error: {error}", file=sys.stderr)
-        return 2
+    parser = _parser()
+    args = parser.parse_args(argv)
+    params = params_from_args(parser, args)
     from hdl.tile import Tile
 
     out = Path(args.out)

@@ -1,6 +1,7 @@
 """The kit's main job: random MVMs through the tile RTL, checked against the golden model.
 
-    python -m tb.demo [--rows 512] [--cols 512] [--mvms 200] [--simulator verilator] [--seed 1]
+    python -m tb.demo [--rows 512] [--cols 512] [--in-bits 8] ... [--mvms 200]
+                      [--simulator verilator] [--seed 1]
 
 Emits the tile's Verilog, builds it (cached in build/sim), runs seeded random MVMs over every
 input mode and activation under cocotb, compares every output word and every latency with
@@ -18,25 +19,25 @@ from golden.timing import mvm_timing
 
 
 def main(argv=None) -> int:
+    from hdl.verilog import add_size_arguments, params_from_args
     ap = argparse.ArgumentParser(prog="python -m tb.demo", description=__doc__.splitlines()[0])
-    ap.add_argument("--rows", type=int, default=512)
-    ap.add_argument("--cols", type=int, default=512)
+    add_size_arguments(ap)
     ap.add_argument("--mvms", type=int, default=200, help="random MVMs to run (>= 8)")
     ap.add_argument("--simulator", choices=("verilator", "icarus"), default="verilator")
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args(argv)
-    try:
-        params = TileParams(rows=args.rows, cols=args.cols)
-    except (TypeError, ValueError) as e:
-        ap.error(str(e))
+    params = params_from_args(ap, args)
     if args.mvms < 8:
         ap.error(f"--mvms must be at least 8 (one per input mode and activation), not {args.mvms}")
 
     from hdl.tile import Tile
     from tb.runner import run_cocotb
 
-    key = "full" if (args.rows, args.cols) == (512, 512) else f"demo{args.rows}x{args.cols}"
-    print(f"tile {params.rows} x {params.cols}, {params.in_bits}-bit in/out, "
+    # the chip-size build is shared with the full-size test (key "full")
+    key = "full" if params == TileParams() else "demo_" + "_".join(
+        str(v) for v in (params.rows, params.cols, params.in_bits, params.out_bits,
+                         params.code_bits, params.devices_per_weight, params.f_factor))
+    print(f"tile {params.rows} x {params.cols}, {params.in_bits}-bit in, {params.out_bits}-bit out, "
           f"{params.devices_per_weight} PCM per weight, F = {params.f_factor}; "
           f"{args.simulator}; seed {args.seed}", flush=True)
     start = time.perf_counter()
