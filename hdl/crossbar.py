@@ -1,10 +1,13 @@
 """Behavioral model of the analog array: conductance codes, integration, capacitor saturation."""
-from amaranth.hdl import Module, Signal, Mux, signed, unsigned
+from functools import reduce
+from operator import or_
+
+from amaranth.hdl import Array, Module, Signal, Mux, signed, unsigned
 from amaranth.lib import data, memory, wiring, stream
 from amaranth.lib.wiring import In, Out
 
 from golden.spec import TileParams
-from .types import PulseLanesSignature, cell_layout, charge_layout, row_write_layout
+from .types import PulseLanesSignature, cell_layout, row_write_layout
 
 __all__ = ["Crossbar"]
 
@@ -25,8 +28,10 @@ class Crossbar(wiring.Component):
         Input pulse window.
     prog : In(stream.Signature(row_write_layout(params)))
         Row writes of conductance codes; ready while no window is open or being evaluated.
-    charge : Out(charge_layout(params))
-        Column charges clamped to +-charge_max.
+    charge : Out(signed(charge_bits)).array(cols)
+        Column charges clamped to +-charge_max, one signal per column (separate signals, not
+        one wide vector: Verilator rebuilds a wide vector assembled from parts on every
+        evaluation, which dominated the 512 x 512 tile's simulation time).
     done : Out(1)
         One cycle after the last evaluation cycle.
     cap_sat : Out(1)
@@ -49,7 +54,7 @@ class Crossbar(wiring.Component):
         super().__init__({
             "lanes": In(PulseLanesSignature(params.rows)),
             "prog": In(stream.Signature(row_write_layout(params))),
-            "charge": Out(charge_layout(params)),
+            "charge": Out(signed(params.charge_bits)).array(params.cols),
             "done": Out(1),
             "cap_sat": Out(1),
             "evaluating": Out(1),
@@ -76,9 +81,9 @@ class Crossbar(wiring.Component):
         closing = ~window & window_prev
         m.d.sync += window_prev.eq(window)
 
-        counts = Signal(data.ArrayLayout(unsigned(ib), p.rows))
-        signs = Signal(p.rows)
-        overflow = Signal(p.rows)
+        counts = [Signal(ib, name=f"count_{r}") for r in range(p.rows)]
+        signs = [Signal(name=f"sign_{r}") for r in range(p.rows)]
+        overflow = [Signal(name=f"overflow_{r}") for r in range(p.rows)]
         for r in range(p.rows):
             pulse = window & self.lanes.pulse[r]
             with m.If(opening):
@@ -89,7 +94,7 @@ class Crossbar(wiring.Component):
                 with m.Else():
                     m.d.sync += counts[r].eq(counts[r] + 1)
                 m.d.sync += signs[r].eq(self.lanes.sign[r])
-        m.d.comb += self.overrange.eq(overflow != 0)
+        m.d.comb += self.overrange.eq(reduce(or_, overflow))
 
         # -- row-serial multiply-accumulate ---------------------------------------------------
         row_bits = max(1, p.rows.bit_length())
@@ -110,8 +115,8 @@ class Crossbar(wiring.Component):
                 m.d.sync += [active.eq(0), done.eq(1)]
             prev = Signal(row_bits)
             m.d.comb += prev.eq(row - 1)
-            magnitude = counts.as_value().word_select(prev, ib)
-            lane_sign = signs.bit_select(prev, 1)
+            magnitude = Array(counts)[prev]
+            lane_sign = Array(signs)[prev]
             signed_duration = Signal(signed(ib + 1))
             m.d.comb += signed_duration.eq(Mux(lane_sign, -magnitude, magnitude))
             for c in range(p.cols):
@@ -123,14 +128,14 @@ class Crossbar(wiring.Component):
                 m.d.sync += acc[c].eq(acc[c] + signed_duration * weight)
 
         # -- capacitor saturation -------------------------------------------------------------
-        clipped = Signal(p.cols)
+        clipped = [Signal(name=f"clipped_{c}") for c in range(p.cols)]
         for c in range(p.cols):
             hi, lo = p.charge_max, -p.charge_max
             m.d.comb += [
                 clipped[c].eq((acc[c] > hi) | (acc[c] < lo)),
                 self.charge[c].eq(Mux(acc[c] > hi, hi, Mux(acc[c] < lo, lo, acc[c]))),
             ]
-        m.d.comb += [self.done.eq(done), self.cap_sat.eq(clipped != 0)]
+        m.d.comb += [self.done.eq(done), self.cap_sat.eq(reduce(or_, clipped))]
 
         # -- row writes -----------------------------------------------------------------------
         busy = window | active | closing

@@ -1,5 +1,5 @@
 """AXI4-Lite configuration registers (docs/spec.md section 8; map in golden/regs.py)."""
-from amaranth.hdl import Module, Signal, Mux, Cat, Const, signed, unsigned
+from amaranth.hdl import Array, Module, Signal, Mux, Cat, Const, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -68,9 +68,9 @@ class TileRegisters(wiring.Component):
             "ramp_shift": Out(range(p.ramp_shift_max + 1)),
             "en_lo": Out(signed(16)),
             "en_hi": Out(signed(16), init=p.out_max),
-            "gain": Out(data.ArrayLayout(unsigned(p.gain_bits), p.cols),
-                        init=[p.gain_one] * p.cols),
-            "offset": Out(data.ArrayLayout(signed(p.offset_bits), p.cols)),
+            # one signal per column, not one wide vector (see hdl.crossbar.Crossbar.charge)
+            "gain": Out(unsigned(p.gain_bits), init=p.gain_one).array(p.cols),
+            "offset": Out(signed(p.offset_bits)).array(p.cols),
             "error": Out(8),
         })
 
@@ -206,10 +206,9 @@ class TileRegisters(wiring.Component):
                 with m.If(rhits[name]):
                     m.d.sync += rdata.eq(value)
             with m.If(rgain_hit):
-                m.d.sync += rdata.eq(self.gain.as_value().word_select(rcol, p.gain_bits))
+                m.d.sync += rdata.eq(Array(self.gain)[rcol])
             with m.If(roffset_hit):
-                m.d.sync += rdata.eq(
-                    self.offset.as_value().word_select(rcol, p.offset_bits).as_signed())
+                m.d.sync += rdata.eq(Array(self.offset)[rcol])
 
         m.d.sync += error.eq((error & ~clear) | events | self.events)
         m.d.comb += self.error.eq(error)

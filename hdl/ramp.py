@@ -1,10 +1,13 @@
 """Ramp comparator with per-column gain/offset and EN-window activation."""
+from functools import reduce
+from operator import or_
+
 from amaranth.hdl import Module, Signal, Const, Mux, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from golden.spec import TileParams
-from .types import Activation, PulseLanesSignature, charge_layout
+from .types import Activation, PulseLanesSignature
 
 __all__ = ["RampConverter"]
 
@@ -19,12 +22,13 @@ class RampConverter(wiring.Component):
 
     Members
     -------
-    charge : In(charge_layout(params))
-        Saturated column charges, sampled on ``start``.
+    charge : In(signed(charge_bits)).array(cols)
+        Saturated column charges, sampled on ``start`` (one signal per column).
     start : In(1)
         Convert now.
     ramp_shift, activation, en_lo, en_hi, gain, offset : In
-        Configuration registers (``CTRL``, ``RAMP_SHIFT``, ``EN_WINDOW``, ``GAIN``, ``OFFSET``).
+        Configuration registers (``CTRL``, ``RAMP_SHIFT``, ``EN_WINDOW``, ``GAIN``, ``OFFSET``;
+        gain and offset one signal per column).
     lanes : Out(PulseLanesSignature(params.cols))
         Output pulse window (the EMIT phase).
     out_sat : Out(1)
@@ -37,14 +41,14 @@ class RampConverter(wiring.Component):
         self.params = params
         p = params
         super().__init__({
-            "charge": In(charge_layout(p)),
+            "charge": In(signed(p.charge_bits)).array(p.cols),
             "start": In(1),
             "ramp_shift": In(range(p.ramp_shift_max + 1)),
             "activation": In(Activation),
             "en_lo": In(signed(16)),
             "en_hi": In(signed(16)),
-            "gain": In(data.ArrayLayout(unsigned(p.gain_bits), p.cols)),
-            "offset": In(data.ArrayLayout(signed(p.offset_bits), p.cols)),
+            "gain": In(unsigned(p.gain_bits)).array(p.cols),
+            "offset": In(signed(p.offset_bits)).array(p.cols),
             "lanes": Out(PulseLanesSignature(p.cols)),
             "out_sat": Out(1),
         })
@@ -74,7 +78,7 @@ class RampConverter(wiring.Component):
         ]
 
         durations = [Signal(ob, name=f"y_{c}") for c in range(p.cols)]
-        above = Signal(p.cols)
+        above = [Signal(name=f"above_{c}") for c in range(p.cols)]
         for c in range(p.cols):
             product = Signal(signed(width), name=f"product_{c}")
             z = Signal(signed(width + 1), name=f"z_{c}")
@@ -85,7 +89,7 @@ class RampConverter(wiring.Component):
             ]
             with m.If(self.start):
                 m.d.sync += durations[c].eq(Mux(z < lo, 0, Mux(z > hi, hi - lo, z - lo)))
-        m.d.comb += self.out_sat.eq(self.start & (above != 0))
+        m.d.comb += self.out_sat.eq(self.start & reduce(or_, above))
 
         # emit window: out_max + 1 ticks
         active = Signal()

@@ -93,15 +93,18 @@ class Tile(wiring.Component):
             ]
 
         # crossbar -> ramp -> lanes_out and OLP -> y
+        for c in range(p.cols):
+            m.d.comb += [
+                ramp.charge[c].eq(xbar.charge[c]),
+                ramp.gain[c].eq(regs.gain[c]),
+                ramp.offset[c].eq(regs.offset[c]),
+            ]
         m.d.comb += [
-            ramp.charge.eq(xbar.charge),
             ramp.start.eq(xbar.done),
             ramp.ramp_shift.eq(regs.ramp_shift),
             ramp.activation.eq(regs.activation),
             ramp.en_lo.eq(regs.en_lo),
             ramp.en_hi.eq(regs.en_hi),
-            ramp.gain.eq(regs.gain),
-            ramp.offset.eq(regs.offset),
         ]
         connect(m, ramp.lanes, olp.lanes)
         m.d.comb += [

@@ -9,7 +9,6 @@ from golden.spec import TileParams
 __all__ = [
     "InputMode", "InputSource", "Activation", "Phase",
     "PulseLanesSignature", "input_layout", "output_layout", "cell_layout", "row_write_layout",
-    "charge_layout",
 ]
 
 
@@ -85,8 +84,3 @@ def row_write_layout(p: TileParams) -> data.StructLayout:
         "row": unsigned(16),
         "codes": data.ArrayLayout(cell_layout(p), p.cols),
     })
-
-
-def charge_layout(p: TileParams) -> data.ArrayLayout:
-    """Saturated column charges, ``charge_bits`` signed each."""
-    return data.ArrayLayout(signed(p.charge_bits), p.cols)

@@ -50,16 +50,67 @@ async def _monitor(handle, events: list):
         events.append((_cycle_now(), _sample(handle)))
 
 
+def _array_groups(ports) -> dict:
+    """``{name: [(element name, width), ...]}`` for every port array ``name__0 .. name__N``
+    (an Amaranth ``Member.array``), which the scenarios treat as one flat port."""
+    names = {port.name: port.width for port in ports}
+    groups = {}
+    for name in names:
+        base, _, index = name.rpartition("__")
+        if index == "0" and base and base not in names:
+            members, k = [], 0
+            while f"{base}__{k}" in names:
+                members.append((f"{base}__{k}", names[f"{base}__{k}"]))
+                k += 1
+            groups[base] = members
+    return groups
+
+
+class _GroupHandle:
+    """Writes a flat value into the elements of a port array (element 0 lowest)."""
+
+    def __init__(self, dut, members):
+        self.handles = [(getattr(dut, name), width) for name, width in members]
+
+    @property
+    def value(self):
+        raise AttributeError("read port arrays through their element monitors")
+
+    @value.setter
+    def value(self, flat):
+        for handle, width in self.handles:
+            handle.value = flat & ((1 << width) - 1)
+            flat >>= width
+
+
+def _join(samples, widths):
+    if any(v is None for v in samples):
+        return None
+    flat, shift = 0, 0
+    for v, w in zip(samples, widths):
+        flat |= v << shift
+        shift += w
+    return flat
+
+
 async def run_scenario(dut, scenario, reset_cycles: int = 2) -> dict:
     """Reset, play ``scenario.inputs`` from the first cycle after reset, return the trace
     ``{output name: [one sample per cycle]}`` (None where a sample was X/Z)."""
-    widths = {port.name: port.width for port in ports_from_env()}
+    ports = ports_from_env()
+    groups = _array_groups(ports)
+    widths = {port.name: port.width for port in ports}
+    widths.update({base: sum(w for _, w in members) for base, members in groups.items()})
     for name, width in {**scenario.input_widths, **scenario.output_widths}.items():
         if widths.get(name) != width:
             raise ValueError(f"{scenario.block}: port {name} is {widths.get(name)} bits wide in "
                              f"the wrapper, the scenario assumes {width}")
-    inputs = {name: (getattr(dut, name), values) for name, values in scenario.inputs.items()}
+    inputs = {name: (_GroupHandle(dut, groups[name]) if name in groups else getattr(dut, name),
+                     values) for name, values in scenario.inputs.items()}
     cycles = scenario.cycles
+    # outputs: every port array element is monitored on its own and joined per cycle below
+    watched = []
+    for name in scenario.outputs:
+        watched += [element for element, _ in groups[name]] if name in groups else [name]
 
     idle_inputs(dut, reset=True)
     await Timer(reset_cycles * CLOCK_PERIOD_NS, "ns")
@@ -68,11 +119,11 @@ async def run_scenario(dut, scenario, reset_cycles: int = 2) -> dict:
     for handle, values in inputs.values():
         handle.value = values[0]
     first = _cycle_now()
-    events = {name: [] for name in scenario.outputs}
+    events = {name: [] for name in watched}
     monitors = [cocotb.start_soon(_monitor(getattr(dut, name), events[name]))
-                for name in scenario.outputs]
+                for name in watched]
     await ReadOnly()
-    initial = {name: _sample(getattr(dut, name)) for name in scenario.outputs}
+    initial = {name: _sample(getattr(dut, name)) for name in watched}
 
     current = 0
     for k in range(1, cycles):
@@ -95,7 +146,7 @@ async def run_scenario(dut, scenario, reset_cycles: int = 2) -> dict:
         monitor.kill()
 
     trace = {}
-    for name in scenario.outputs:
+    for name in watched:
         values, value, it = [], initial[name], iter(events[name])
         pending = next(it, None)
         for k in range(cycles):
@@ -104,4 +155,9 @@ async def run_scenario(dut, scenario, reset_cycles: int = 2) -> dict:
                 pending = next(it, None)
             values.append(value)
         trace[name] = values
-    return trace
+    for name in scenario.outputs:
+        if name in groups:
+            members = groups[name]
+            trace[name] = [_join([trace[element][k] for element, _ in members],
+                                 [w for _, w in members]) for k in range(cycles)]
+    return {name: trace[name] for name in scenario.outputs}

@@ -1,15 +1,25 @@
 """amaranth.sim player of a ``tb.blocks`` scenario (the fast tier: no Verilog, no build)."""
 from __future__ import annotations
 
-from amaranth.hdl import Value
+from amaranth.hdl import Cat, Value
 
 __all__ = ["flat_ports", "run_scenario"]
 
 
 def flat_ports(component) -> dict:
     """``{flat port name: Value}`` of a component, named as in the emitted Verilog."""
-    return {"__".join(map(str, path)): Value.cast(value)
-            for path, _member, value in component.signature.flatten(component)}
+    ports = {"__".join(map(str, path)): Value.cast(value)
+             for path, _member, value in component.signature.flatten(component)}
+    # a port array (Member.array) also appears as one flat port, element 0 lowest
+    for name in list(ports):
+        base, _, index = name.rpartition("__")
+        if index == "0" and base and base not in ports:
+            elements, k = [], 0
+            while f"{base}__{k}" in ports:
+                elements.append(ports[f"{base}__{k}"])
+                k += 1
+            ports[base] = Cat(*elements)
+    return ports
 
 
 def check_widths(scenario, ports: dict) -> None:
