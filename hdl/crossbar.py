@@ -1,13 +1,10 @@
 """Behavioral model of the analog array: conductance codes, integration, capacitor saturation."""
-from functools import reduce
-from operator import or_
-
 from amaranth.hdl import Array, Module, Signal, Mux, signed, unsigned
 from amaranth.lib import data, memory, wiring, stream
 from amaranth.lib.wiring import In, Out
 
 from golden.spec import TileParams
-from .types import PulseLanesSignature, cell_layout, row_write_layout
+from .types import PulseLanesSignature, any_of, cell_layout, row_write_layout
 
 __all__ = ["Crossbar"]
 
@@ -94,7 +91,7 @@ class Crossbar(wiring.Component):
                 with m.Else():
                     m.d.sync += counts[r].eq(counts[r] + 1)
                 m.d.sync += signs[r].eq(self.lanes.sign[r])
-        m.d.comb += self.overrange.eq(reduce(or_, overflow))
+        m.d.comb += self.overrange.eq(any_of(overflow))
 
         # -- row-serial multiply-accumulate ---------------------------------------------------
         row_bits = max(1, p.rows.bit_length())
@@ -135,7 +132,7 @@ class Crossbar(wiring.Component):
                 clipped[c].eq((acc[c] > hi) | (acc[c] < lo)),
                 self.charge[c].eq(Mux(acc[c] > hi, hi, Mux(acc[c] < lo, lo, acc[c]))),
             ]
-        m.d.comb += [self.done.eq(done), self.cap_sat.eq(reduce(or_, clipped))]
+        m.d.comb += [self.done.eq(done), self.cap_sat.eq(any_of(clipped))]
 
         # -- row writes -----------------------------------------------------------------------
         busy = window | active | closing

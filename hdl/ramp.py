@@ -1,13 +1,10 @@
 """Ramp comparator with per-column gain/offset and EN-window activation."""
-from functools import reduce
-from operator import or_
-
 from amaranth.hdl import Module, Signal, Const, Mux, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from golden.spec import TileParams
-from .types import Activation, PulseLanesSignature
+from .types import Activation, PulseLanesSignature, any_of
 
 __all__ = ["RampConverter"]
 
@@ -89,7 +86,7 @@ class RampConverter(wiring.Component):
             ]
             with m.If(self.start):
                 m.d.sync += durations[c].eq(Mux(z < lo, 0, Mux(z > hi, hi - lo, z - lo)))
-        m.d.comb += self.out_sat.eq(self.start & reduce(or_, above))
+        m.d.comb += self.out_sat.eq(self.start & any_of(above))
 
         # emit window: out_max + 1 ticks
         active = Signal()

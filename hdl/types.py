@@ -9,6 +9,7 @@ from golden.spec import TileParams
 __all__ = [
     "InputMode", "InputSource", "Activation", "Phase",
     "PulseLanesSignature", "input_layout", "output_layout", "cell_layout", "row_write_layout",
+    "any_of",
 ]
 
 
@@ -84,3 +85,16 @@ def row_write_layout(p: TileParams) -> data.StructLayout:
         "row": unsigned(16),
         "codes": data.ArrayLayout(cell_layout(p), p.cols),
     })
+
+
+def any_of(bits):
+    """OR of many 1-bit values as a balanced tree (a 512-deep chain overflows Python's
+    recursion limit in Amaranth's transformers; one wide ``Cat(...) != 0`` costs Verilator a
+    wide concatenation per evaluation)."""
+    bits = list(bits)
+    if not bits:
+        raise ValueError("any_of needs at least one value")
+    while len(bits) > 1:
+        bits = [bits[i] | bits[i + 1] if i + 1 < len(bits) else bits[i]
+                for i in range(0, len(bits), 2)]
+    return bits[0]
