@@ -323,6 +323,12 @@ def run_cocotb(component_factory, toplevel_name: str, test_module: str, simulato
             print(f"tb.runner: {simulator} build of {wrapper} [{params_key}] is up to date")
         else:
             stamp.unlink(missing_ok=True)
+            # Verilator leaves the C++ files of an older design in place next to the new ones:
+            # start from an empty directory (the lock file and public.vlt are made anew)
+            for stale in build_dir.iterdir():
+                if stale.is_file() and stale.suffix in (".cpp", ".h", ".o", ".d", ".mk", ".dat",
+                                                        ".a", ".vvp"):
+                    stale.unlink()
             start = time.perf_counter()
             try:
                 with _parallel_make_env():
