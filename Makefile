@@ -28,12 +28,13 @@ WAVES_SIZE_ARGS := --rows $(WAVES_ROWS) --cols $(WAVES_COLS) --in-bits $(IN_BITS
              --out-bits $(OUT_BITS) --code-bits $(CODE_BITS) --devices $(DEVICES) --f-factor $(F)
 
 # Verilator lint waivers, each needed by amaranth's (Yosys') output, not by a design error:
-#   WIDTH   Yosys writes operands of mixed widths (e.g. `x + 1'h1`, zero-extended compares);
-#           it is the only warning class the emitted tile raises (checked on 16x16 and 8x8).
-# Add a waiver here, with its reason, only when the emitted tile needs it: CASEINCOMPLETE
-# (TOOLCHAIN.md gotcha 1) is not raised by this tile, so lint does not waive it; the cocotb
-# builds waive both (tb/runner.py) so that a new RTL construct never breaks a simulation build.
-LINT_WAIVERS := -Wno-WIDTH
+#   WIDTH           Yosys writes operands of mixed widths (e.g. `x + 1'h1`, zero-extended
+#                   compares).
+#   CASEINCOMPLETE  an Amaranth `Array` indexed by a signal wider than the array (the crossbar's
+#                   row index, the registers' column index) becomes a `casez` without a default;
+#                   the index never leaves the array (rows are counted to `rows`, columns are
+#                   decoded only inside the GAIN/OFFSET ranges).
+LINT_WAIVERS := -Wno-WIDTH -Wno-CASEINCOMPLETE
 
 .PHONY: setup verilog lint test demo bench waves clean distclean
 
