@@ -62,8 +62,10 @@ def bench_golden(p, rng, repeats):
 
 
 def bench_amaranth_sim(p, rng, mvms):
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), 100_000))   # large designs compile
-    from hdl.tile import Tile                                        # to deep Python code
+    # a large tile compiles to deeply nested Python with very wide constants
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 100_000))
+    sys.set_int_max_str_digits(0)
+    from hdl.tile import Tile
     from amaranth.sim import Simulator
     from tb.simdrv import SimTileDriver
     golden = GoldenTile(p, random_codes(rng, p))
@@ -154,7 +156,10 @@ def main(argv=None):
         r["build"] = bench_build(p, key)
         print(f"  build: {r['build']}", flush=True)
         big = size >= 256
-        r["amaranth_sim"] = bench_amaranth_sim(p, rng, 1 if big else (3 if args.quick else 10))
+        try:
+            r["amaranth_sim"] = bench_amaranth_sim(p, rng, 1 if big else (3 if args.quick else 10))
+        except (RecursionError, ValueError, MemoryError) as error:
+            r["amaranth_sim"] = {"error": f"{type(error).__name__}: {error}"}
         print(f"  amaranth.sim: {r['amaranth_sim']}", flush=True)
         # Icarus at full size runs tens of cycles per second: one configuration, no
         # per-column register writes, two MVMs
@@ -182,6 +187,9 @@ def main(argv=None):
               f"batch of 1000, {g['golden_batch_ratio']:.2f} x numpy")
         for backend in ("amaranth_sim", "icarus", "verilator"):
             b = r[backend]
+            if "error" in b:
+                print(f"{name:>9} {backend:<22} {'-':>12} {'-':>12}  {b['error'][:60]}")
+                continue
             print(f"{name:>9} {backend:<22} {b['mvm_per_second']:>12.1f} "
                   f"{b['cycles_per_second']:>12.0f}  {b['mvms']} MVMs, "
                   f"{b['mismatches']} mismatches")
