@@ -118,7 +118,6 @@ async def directed_corners(dut):
     p = tb.p
     await tb.reset()
     golden = GoldenTile(p)
-    lo_s, hi_s = p.input_range(InputMode.SIGNED)
     full_pos = np.full((p.rows, p.cols, p.devices_per_weight), 0)
     full_pos[..., 0] = p.code_max               # every weight +F*code_max (G+ only)
     if p.devices_per_weight == 4:
