@@ -20,8 +20,6 @@ class LocalController(wiring.Component):
     -------
     source : In(InputSource)
         ``CTRL.input_source``.
-    x_valid : In(1)
-        The host offers an input vector.
     accept_host : Out(1)
         Combinational: the ILP may take the vector this cycle.
     ext_window : In(1)
@@ -47,7 +45,6 @@ class LocalController(wiring.Component):
     phase: Out(Phase)
     busy: Out(1)
     source: In(InputSource)
-    x_valid: In(1)
     accept_host: Out(1)
     ext_window: In(1)
     ext_gate: Out(1)

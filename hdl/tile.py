@@ -71,7 +71,6 @@ class Tile(wiring.Component):
         # admission: host vectors through the ILP, or an external window
         m.d.comb += [
             ctl.source.eq(regs.input_source),
-            ctl.x_valid.eq(self.x.valid),
             ilp.i.payload.eq(self.x.payload),
             ilp.i.valid.eq(self.x.valid & ctl.accept_host),
             self.x.ready.eq(ilp.i.ready & ctl.accept_host),

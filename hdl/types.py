@@ -1,5 +1,5 @@
 """Every layout, enum and signature the tile's blocks share; bit positions live only here."""
-from amaranth.hdl import unsigned, signed
+from amaranth.hdl import unsigned
 from amaranth.lib import data, enum, wiring, stream
 from amaranth.lib.wiring import In, Out
 

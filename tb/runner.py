@@ -200,24 +200,18 @@ def _vpi_string_words(widest_port: int) -> int:
     return max(64, -(-widest_port // 32) + 1)
 
 
-def _wrapper_public_verilator_class():
+def _verilator_without_public_flat_rw():
+    """The cocotb 1.9 Verilator runner minus ``--public-flat-rw`` (see
+    :func:`_public_wrapper_config`): internal signals stay optimisable."""
     from cocotb.runner import Verilator
 
-    class WrapperPublicVerilator(Verilator):
-        """The cocotb 1.9 Verilator runner without ``--public-flat-rw`` (see
-        :func:`_public_wrapper_config`): internal signals stay optimisable, which makes the
-        512 x 512 tile's C++ several times smaller and its simulation several times faster."""
-
+    class VerilatorWrapperPublic(Verilator):
         def _build_command(self):
             commands = super()._build_command()
             commands[0] = [arg for arg in commands[0] if arg != "--public-flat-rw"]
             return commands
 
-    return WrapperPublicVerilator
-
-
-def _WrapperPublicVerilator():
-    return _wrapper_public_verilator_class()()
+    return VerilatorWrapperPublic()
 
 
 def _public_wrapper_config(build_dir: Path, wrapper: str) -> Path:
@@ -227,7 +221,7 @@ def _public_wrapper_config(build_dir: Path, wrapper: str) -> Path:
     a 64x64 tile then compiles 6.8 MB of C++ (114 s) instead of 3.8 MB (49 s), and public
     signals cannot be optimised away. The tests only touch the wrapper's ports, ``clk`` and
     ``tb_cycle`` (internal names are unreachable anyway, TOOLCHAIN gotcha 10), so the build
-    drops that flag (:class:`_WrapperPublicVerilator`; Verilator 5.006 accepts
+    drops that flag (:func:`_verilator_without_public_flat_rw`; Verilator 5.006 accepts
     ``--no-public-flat-rw`` but still makes every signal public) and passes this file. ``TB_PUBLIC_ALL=1`` keeps
     everything public for debugging.
     """
@@ -287,7 +281,7 @@ def run_cocotb(component_factory, toplevel_name: str, test_module: str, simulato
                                           ("_waves" if waves else ""))
     runner = get_runner(simulator)
     if simulator == "verilator" and os.environ.get("TB_PUBLIC_ALL", "0") in ("", "0"):
-        runner = _WrapperPublicVerilator()
+        runner = _verilator_without_public_flat_rw()
     if simulator == "verilator":
         build_args = VERILATOR_BUILD_ARGS + (["--trace-fst"] if waves else [])
         build_args += ["-CFLAGS", f"-DVL_VALUE_STRING_MAX_WORDS="
