@@ -36,7 +36,7 @@ WAVES_SIZE_ARGS := --rows $(WAVES_ROWS) --cols $(WAVES_COLS) --in-bits $(IN_BITS
 #                   decoded only inside the GAIN/OFFSET ranges).
 LINT_WAIVERS := -Wno-WIDTH -Wno-CASEINCOMPLETE
 
-.PHONY: setup verilog lint test demo bench waves clean distclean
+.PHONY: setup verilog lint test demo bench waves drift program clean distclean
 
 setup: $(STAMP)
 
@@ -68,6 +68,11 @@ bench: setup
 
 waves: setup
 	$(PY) -m tb.waves $(WAVES_SIZE_ARGS)
+
+# drift of a programmed 512 x 512 tile at 1 hour / 1 day / 1 year, with and without compensation:
+# build/drift/{table.md,drift.json,drift.png}
+drift: setup
+	$(PY) scripts/drift_study.py
 
 clean:
 	rm -rf $(BUILD) sim_build .pytest_cache
