@@ -71,14 +71,16 @@ def accumulate(signed_durations: np.ndarray, weights: np.ndarray, params: TilePa
 
 
 def integrate(durations, signs, weights, params: TileParams, *,
-              weights_f64: np.ndarray | None = None):
+              weights_f64: np.ndarray | None = None, noise: np.ndarray | None = None):
     """Integrate pulses on the crossbar: ``(charge, charge_sat, cap_sat)``.
 
     ``durations`` and ``signs`` (+1/-1) have shape ``(rows,)`` or ``(batch, rows)``;
     ``weights`` is ``(rows, cols)``. ``charge`` is the raw ``int64`` column charge,
     ``charge_sat`` the capacitor-clamped charge, ``cap_sat`` a ``bool`` per vector (shape ``()``
     or ``(batch,)``): some column was clamped. ``weights_f64`` is an optional float64 copy of
-    ``weights`` (a cache; it must equal ``weights``).
+    ``weights`` (a cache; it must equal ``weights``). ``noise`` (optional, ``int64``, the shape
+    of ``charge``, ``|noise| <= params.read_noise_max``) is read noise added to the raw charge
+    before the clamp (``golden.noise.read_noise``).
     """
     d = np.asarray(durations)
     s = np.asarray(signs)
@@ -110,6 +112,14 @@ def integrate(durations, signs, weights, params: TileParams, *,
                          f"[{-wmax}, {wmax}]")
     sd = s.astype(np.int64) * d.astype(np.int64)
     charge = accumulate(sd, w.astype(np.int64, copy=False), params, weights_f64)
+    if noise is not None:
+        noise = np.asarray(noise)
+        if noise.shape != charge.shape or noise.dtype.kind not in "iu":
+            raise ValueError(f"noise must be an integer array of shape {charge.shape}, not "
+                             f"{noise.dtype} {noise.shape}")
+        if noise.size and int(np.abs(noise).max()) > params.read_noise_max:
+            raise ValueError(f"noise exceeds +-{params.read_noise_max}")
+        charge = charge + noise
     charge_sat = saturate_symmetric(charge, params.charge_max)
     cap_sat = np.any(charge != charge_sat, axis=-1)
     return charge, charge_sat, cap_sat

@@ -14,7 +14,7 @@ from .spec import Activation, ErrorBit, InputMode, InputSource, Phase, TileConfi
 __all__ = ["Register", "REGISTERS", "GAIN_BASE", "OFFSET_BASE", "ID_VALUE", "OKAY", "SLVERR",
            "RegisterFile", "ADDR_BITS", "pack_ctrl", "pack_en_window", "gain_address",
            "offset_address", "ro_values", "CTRL_INPUT_MODE", "CTRL_INPUT_SOURCE",
-           "CTRL_ACTIVATION", "CTRL_WIDTH"]
+           "CTRL_ACTIVATION", "CTRL_WIDTH", "NOISE_SIGMA_BITS"]
 
 ID_VALUE = 0x50434D31   # "PCM1"
 GAIN_BASE = 0x4000
@@ -42,7 +42,12 @@ REGISTERS = {r.name: r for r in (
     Register("ERROR", 0x0020, "RW1C"),
     Register("MVM_COUNT", 0x0024, "RO"),
     Register("LAST_LATENCY", 0x0028, "RO"),
+    Register("NOISE_SEED", 0x002C, "RW"),
+    Register("NOISE_SIGMA", 0x0030, "RW"),
 )}
+
+#: Width of NOISE_SIGMA (golden.noise); wider values are illegal.
+NOISE_SIGMA_BITS = 16
 
 # CTRL fields: (lsb, width)
 CTRL_INPUT_MODE = (0, 1)
@@ -107,6 +112,8 @@ class RegisterFile:
         self.error = 0
         self.mvm_count = 0
         self.last_latency = 0
+        self.noise_seed = 0
+        self.noise_sigma = 0
 
     def _flag(self, bit: ErrorBit):
         self.error |= 1 << int(bit)
@@ -155,6 +162,12 @@ class RegisterFile:
             if not lo <= hi <= lo + p.out_max:
                 return self._flag(ErrorBit.BAD_VALUE)
             self.en_lo, self.en_hi = lo, hi
+        elif name == "NOISE_SEED":
+            self.noise_seed = data
+        elif name == "NOISE_SIGMA":
+            if data >> NOISE_SIGMA_BITS:
+                return self._flag(ErrorBit.BAD_VALUE)
+            self.noise_sigma = data
         elif name == "GAIN":
             if data >= 1 << p.gain_bits:
                 return self._flag(ErrorBit.BAD_VALUE)
@@ -184,6 +197,8 @@ class RegisterFile:
             "ERROR": lambda: self.error,
             "MVM_COUNT": lambda: self.mvm_count & 0xFFFFFFFF,
             "LAST_LATENCY": lambda: self.last_latency & 0xFFFFFFFF,
+            "NOISE_SEED": lambda: self.noise_seed,
+            "NOISE_SIGMA": lambda: self.noise_sigma,
             "GAIN": lambda: int(self.gain[index]),
             "OFFSET": lambda: int(self.offset[index]) & 0xFFFFFFFF,
         }[name]()
@@ -197,7 +212,8 @@ class RegisterFile:
             input_source=InputSource(ctrl >> CTRL_INPUT_SOURCE[0] & 1),
             activation=Activation(ctrl >> CTRL_ACTIVATION[0] & 7),
             ramp_shift=self.ramp_shift, en_lo=self.en_lo, en_hi=self.en_hi,
-            gain=self.gain.copy(), offset=self.offset.copy())
+            gain=self.gain.copy(), offset=self.offset.copy(),
+            noise_seed=self.noise_seed, noise_sigma=self.noise_sigma)
 
     def load(self, config: TileConfig) -> list[tuple[int, int]]:
         """Writes that take the registers from their present contents to ``config``.
@@ -213,6 +229,8 @@ class RegisterFile:
             (REGISTERS["RAMP_SHIFT"].address, self.ramp_shift, cfg.ramp_shift),
             (REGISTERS["EN_WINDOW"].address, pack_en_window(self.en_lo, self.en_hi),
              pack_en_window(cfg.en_lo, cfg.en_hi)),
+            (REGISTERS["NOISE_SEED"].address, self.noise_seed, cfg.noise_seed),
+            (REGISTERS["NOISE_SIGMA"].address, self.noise_sigma, cfg.noise_sigma),
         ]
         for c in np.flatnonzero(cfg.gain != self.gain):
             wanted.append((gain_address(int(c)), None, int(cfg.gain[c])))

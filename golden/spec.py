@@ -58,6 +58,10 @@ class ErrorBit(enum.IntEnum):
     LANE_COLLISION = 7
 
 
+#: Largest NOISE_SIGMA (a 16-bit register; golden.noise).
+READ_NOISE_SIGMA_MAX = (1 << 16) - 1
+
+
 def _check_int(name, value, lo, hi):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an integer, not {value!r}")
@@ -157,9 +161,15 @@ class TileParams:
         return self.rows * self.duration_max * self.weight_max
 
     @property
+    def read_noise_max(self) -> int:
+        """Largest |read noise| of one column (``golden.noise``, NOISE_SIGMA at its maximum)."""
+        return -((-510 * READ_NOISE_SIGMA_MAX) >> 8)
+
+    @property
     def accumulator_bits(self) -> int:
-        """Signed width that holds any unsaturated column charge."""
-        return max(self.accumulator_max.bit_length() + 1, self.charge_bits)
+        """Signed width that holds any unsaturated column charge, read noise included."""
+        return max((self.accumulator_max + self.read_noise_max).bit_length() + 1,
+                   self.charge_bits)
 
     @property
     def cell_fields(self) -> tuple[str, ...]:
@@ -195,6 +205,8 @@ class TileConfig:
     en_hi: int | None = None          # None: out_max
     gain: np.ndarray | None = None    # (cols,) unsigned codes; None: all gain_one
     offset: np.ndarray | None = None  # (cols,) signed; None: all 0
+    noise_seed: int = 0               # NOISE_SEED (golden.noise)
+    noise_sigma: int = 0              # NOISE_SIGMA; 0: no read noise
 
     def resolved(self, params: TileParams) -> "TileConfig":
         """A validated copy with defaults filled in for ``params``."""
@@ -209,6 +221,8 @@ class TileConfig:
                   else np.asarray(self.gain)),
             offset=(np.zeros(params.cols, dtype=np.int64) if self.offset is None
                     else np.asarray(self.offset)),
+            noise_seed=self.noise_seed,
+            noise_sigma=self.noise_sigma,
         )
         cfg.validate(params)
         cfg.gain = cfg.gain.astype(np.int64)
@@ -217,6 +231,8 @@ class TileConfig:
 
     def validate(self, params: TileParams) -> None:
         _check_int("ramp_shift", self.ramp_shift, 0, params.ramp_shift_max)
+        _check_int("noise_seed", self.noise_seed, 0, (1 << 32) - 1)
+        _check_int("noise_sigma", self.noise_sigma, 0, READ_NOISE_SIGMA_MAX)
         _check_int("en_lo", self.en_lo, -(1 << 15), (1 << 15) - 1)
         en_hi = params.out_max if self.en_hi is None else self.en_hi
         _check_int("en_hi", en_hi, -(1 << 15), (1 << 15) - 1)

@@ -29,6 +29,7 @@ import numpy as np
 
 from . import crossbar, ilp
 from .crossbar import _weights_of, check_codes
+from .noise import read_noise
 from .ramp import Conversion
 from .spec import InputMode, TileConfig, TileParams
 from .timing import Timing, mvm_timing
@@ -89,8 +90,9 @@ def _config_key(config: TileConfig):
     c = config
     return (type(c.input_mode), type(c.input_source), type(c.activation), type(c.ramp_shift),
             type(c.en_lo), type(c.en_hi),
+            type(c.noise_seed), type(c.noise_sigma),
             c.input_mode, c.input_source, c.activation, c.ramp_shift, c.en_lo, c.en_hi,
-            _array_key(c.gain), _array_key(c.offset))
+            _array_key(c.gain), _array_key(c.offset), c.noise_seed, c.noise_sigma)
 
 
 class Tile:
@@ -186,26 +188,41 @@ class Tile:
         self._last_config = (key, derived)
         return derived
 
-    def run(self, x, config: TileConfig) -> MvmResult:
+    def _noise(self, cfg: TileConfig, mvm_index, batch_shape: tuple) -> np.ndarray | None:
+        """Read noise of MVMs ``mvm_index, mvm_index + 1, ...`` (None when NOISE_SIGMA = 0)."""
+        if isinstance(mvm_index, bool) or not isinstance(mvm_index, (int, np.integer)):
+            raise TypeError(f"mvm_index must be an integer, not {mvm_index!r}")
+        if mvm_index < 0:
+            raise ValueError(f"mvm_index must be >= 0, not {mvm_index}")
+        if not cfg.noise_sigma:
+            return None
+        index = mvm_index + np.arange(batch_shape[0]) if batch_shape else np.int64(mvm_index)
+        return read_noise(cfg.noise_seed, cfg.noise_sigma, index, self._params.cols)
+
+    def run(self, x, config: TileConfig, mvm_index: int = 0) -> MvmResult:
         """One MVM (or a batch: ``x`` of shape ``(batch, rows)``) with every intermediate.
 
         ``x`` holds input words in ``config.input_mode``. The numerics do not depend on
-        ``input_source`` (external lanes carry the same durations and signs).
+        ``input_source`` (external lanes carry the same durations and signs). ``mvm_index`` is
+        the tile's MVM_COUNT at the (first) vector, the counter that keys the read noise
+        (vector ``i`` of a batch has ``mvm_index + i``); it matters only with NOISE_SIGMA > 0.
         """
         p = self._params
         dv = self._derived(config)
         durations, signs = ilp.encode(x, dv.mode, p)
+        noise = self._noise(dv.cfg, mvm_index, durations.shape[:-1])
         charge, charge_sat, cap_sat = crossbar.integrate(
             durations, signs, self._weights, p,
-            weights_f64=self._weights_f64_t.T if self._float_charge else None)
+            weights_f64=self._weights_f64_t.T if self._float_charge else None, noise=noise)
         z = dv.conv.z(charge_sat)
         y = dv.conv.y(z)
         out_sat = np.any(z > dv.conv.hi, axis=-1)
         return MvmResult(durations=durations, signs=signs, charge=charge, charge_sat=charge_sat,
                          z=z, y=y, cap_sat=cap_sat, out_sat=out_sat, timing=dv.timing)
 
-    def mvm(self, x, config: TileConfig) -> np.ndarray:
-        """Output words ``y`` (``int64``, ``(cols,)`` or ``(batch, cols)``) of input words ``x``."""
+    def mvm(self, x, config: TileConfig, mvm_index: int = 0) -> np.ndarray:
+        """Output words ``y`` (``int64``, ``(cols,)`` or ``(batch, cols)``) of input words ``x``
+        (``mvm_index``: see :meth:`run`)."""
         p = self._params
         dv = self._derived(config)
         x = np.asarray(x)
@@ -217,10 +234,14 @@ class Tile:
         if x.size and (x.min() < dv.in_lo or x.max() > dv.in_hi):
             ilp.check_words(x, dv.mode, p, name="x")     # raises, naming the first bad word
         conv = dv.conv
+        noise = self._noise(dv.cfg, mvm_index, x.shape[:-1])
         if not self._float_charge:
-            return self._convert_int(x.astype(np.int64) @ self._weights, conv)
+            q = x.astype(np.int64) @ self._weights
+            return self._convert_int(q if noise is None else q + noise, conv)
         if x.ndim == 1:
             q = self._weights_f64_t @ x.astype(np.float64)
+            if noise is not None:
+                q += noise          # exact: integers far below 2**53
             if not conv.float_exact:
                 return self._convert_int(q.astype(np.int64), conv)
             cmax = p.charge_max
@@ -231,9 +252,9 @@ class Tile:
             np.maximum(q, 0, out=q)
             np.minimum(q, conv.hi - conv.lo, out=q)
             return q.astype(np.int64)
-        return self._mvm_batch(x, conv)
+        return self._mvm_batch(x, conv, noise)
 
-    def _mvm_batch(self, x: np.ndarray, conv: Conversion) -> np.ndarray:
+    def _mvm_batch(self, x: np.ndarray, conv: Conversion, noise=None) -> np.ndarray:
         p = self._params
         n = x.shape[0]
         out = np.empty((n, p.cols), dtype=np.int64)
@@ -250,6 +271,8 @@ class Tile:
             qf = qbuf[:m * p.cols].reshape(m, p.cols)
             np.copyto(xf, x[start:stop], casting="unsafe")   # exact: |x| < 2**17
             np.matmul(xf, self._weights_f64_t.T, out=qf)
+            if noise is not None:
+                qf += noise[start:stop]
             if conv.float_exact:
                 np.clip(qf, -cmax, cmax, out=qf)
                 qf *= conv.gain_scaled

@@ -3,7 +3,10 @@ from amaranth.hdl import Array, Module, Signal, Mux, signed, unsigned
 from amaranth.lib import data, memory, wiring, stream
 from amaranth.lib.wiring import In, Out
 
+from golden import noise as gnoise
+from golden import rng as grng
 from golden.spec import TileParams
+from .rng import irwin_hall, mix32
 from .types import PulseLanesSignature, any_of, cell_layout, row_write_layout
 
 __all__ = ["Crossbar"]
@@ -29,6 +32,9 @@ class Crossbar(wiring.Component):
         Column charges clamped to +-charge_max, one signal per column (separate signals, not
         one wide vector: Verilator rebuilds a wide vector assembled from parts on every
         evaluation, which dominated the 512 x 512 tile's simulation time).
+    noise_seed, noise_sigma, mvm_index : In
+        Read noise (``golden.noise``): sampled on the cycle the window closes, when the
+        accumulators start from each column's noise instead of 0.
     done : Out(1)
         One cycle after the last evaluation cycle.
     cap_sat : Out(1)
@@ -51,6 +57,9 @@ class Crossbar(wiring.Component):
         super().__init__({
             "lanes": In(PulseLanesSignature(params.rows)),
             "prog": In(stream.Signature(row_write_layout(params))),
+            "noise_seed": In(32),
+            "noise_sigma": In(gnoise.NOISE_SIGMA_BITS),
+            "mvm_index": In(32),
             "charge": Out(signed(params.charge_bits)).array(params.cols),
             "done": Out(1),
             "cap_sat": Out(1),
@@ -102,9 +111,21 @@ class Crossbar(wiring.Component):
 
         m.d.comb += [self.evaluating.eq(closing | active), self.engaged.eq(window_prev | active)]
         m.d.sync += done.eq(0)
+
+        # -- read noise: the accumulators start from it (golden.noise) ------------------------
+        key = Signal(32)
+        m.d.comb += key.eq(mix32(self.noise_seed ^ mix32(self.mvm_index)))
+        noise = []
+        for c in range(p.cols):
+            u = Signal(32, name=f"noise_u_{c}")
+            m.d.comb += u.eq(mix32(key ^ int(grng.column_constants(p.cols)[c])))
+            n = Signal(signed(11), name=f"noise_n_{c}")
+            m.d.comb += n.eq(irwin_hall(u))
+            noise.append((n * self.noise_sigma) >> gnoise.NOISE_SHIFT)
+
         with m.If(closing):
             m.d.comb += rd.addr.eq(0)
-            m.d.sync += [active.eq(1), row.eq(1)] + [a.eq(0) for a in acc]
+            m.d.sync += [active.eq(1), row.eq(1)] + [a.eq(nz) for a, nz in zip(acc, noise)]
         with m.Elif(active):
             m.d.comb += rd.addr.eq(row)
             m.d.sync += row.eq(row + 1)

@@ -49,6 +49,10 @@ class TileRegisters(wiring.Component):
         One-cycle error events, bit positions as ``ErrorBit``.
     input_mode, input_source, activation, ramp_shift, en_lo, en_hi, gain, offset : Out
         The configuration.
+    noise_seed, noise_sigma : Out
+        Read-noise configuration (NOISE_SEED, NOISE_SIGMA).
+    mvm_count : Out(32)
+        MVM_COUNT: MVMs completed since reset (keys the read noise).
     error : Out(8)
         The ERROR register.
     """
@@ -71,6 +75,9 @@ class TileRegisters(wiring.Component):
             # one signal per column, not one wide vector (see hdl.crossbar.Crossbar.charge)
             "gain": Out(unsigned(p.gain_bits), init=p.gain_one).array(p.cols),
             "offset": Out(signed(p.offset_bits)).array(p.cols),
+            "noise_seed": Out(32),
+            "noise_sigma": Out(regs.NOISE_SIGMA_BITS),
+            "mvm_count": Out(32),
             "error": Out(8),
         })
 
@@ -81,7 +88,7 @@ class TileRegisters(wiring.Component):
         ro = regs.ro_values(p)
         col_bits = max(1, (p.cols - 1).bit_length())
 
-        mvm_count = Signal(32)
+        mvm_count = self.mvm_count
         last_latency = Signal(32)
         with m.If(self.mvm_done):
             m.d.sync += [mvm_count.eq(mvm_count + 1), last_latency.eq(self.latency)]
@@ -130,7 +137,8 @@ class TileRegisters(wiring.Component):
         hits, gain_hit, offset_hit, col, mapped = decode(bus.awaddr)
         wdata = bus.wdata
         is_ro = Cat(*(hits[r.name] for r in regs.REGISTERS.values() if r.access == "RO")) != 0
-        cfg_hit = (hits["CTRL"] | hits["RAMP_SHIFT"] | hits["EN_WINDOW"] | gain_hit | offset_hit)
+        cfg_hit = (hits["CTRL"] | hits["RAMP_SHIFT"] | hits["EN_WINDOW"] | hits["NOISE_SEED"]
+                   | hits["NOISE_SIGMA"] | gain_hit | offset_hit)
 
         win_lo, win_hi = wdata[:16].as_signed(), wdata[16:].as_signed()
         offset_value = wdata.as_signed()
@@ -142,6 +150,8 @@ class TileRegisters(wiring.Component):
             m.d.comb += legal.eq(wdata <= p.ramp_shift_max)
         with m.Elif(hits["EN_WINDOW"]):
             m.d.comb += legal.eq((win_lo <= win_hi) & (win_hi <= win_lo + p.out_max))
+        with m.Elif(hits["NOISE_SIGMA"]):
+            m.d.comb += legal.eq(wdata[regs.NOISE_SIGMA_BITS:] == 0)
         with m.Elif(gain_hit):
             m.d.comb += legal.eq(wdata[p.gain_bits:] == 0)
         with m.Elif(offset_hit):
@@ -172,6 +182,10 @@ class TileRegisters(wiring.Component):
                     m.d.sync += self.ramp_shift.eq(wdata)
                 with m.If(hits["EN_WINDOW"]):
                     m.d.sync += [self.en_lo.eq(win_lo), self.en_hi.eq(win_hi)]
+                with m.If(hits["NOISE_SEED"]):
+                    m.d.sync += self.noise_seed.eq(wdata)
+                with m.If(hits["NOISE_SIGMA"]):
+                    m.d.sync += self.noise_sigma.eq(wdata)
                 for c in range(p.cols):
                     with m.If(gain_hit & (col == c)):
                         m.d.sync += self.gain[c].eq(wdata)
@@ -201,6 +215,8 @@ class TileRegisters(wiring.Component):
                 "ERROR": error,
                 "MVM_COUNT": mvm_count,
                 "LAST_LATENCY": last_latency,
+                "NOISE_SEED": self.noise_seed,
+                "NOISE_SIGMA": self.noise_sigma,
             }
             for name, value in values.items():
                 with m.If(rhits[name]):

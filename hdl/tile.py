@@ -99,6 +99,9 @@ class Tile(wiring.Component):
                 ramp.offset[c].eq(regs.offset[c]),
             ]
         m.d.comb += [
+            xbar.noise_seed.eq(regs.noise_seed),
+            xbar.noise_sigma.eq(regs.noise_sigma),
+            xbar.mvm_index.eq(regs.mvm_count),
             ramp.start.eq(xbar.done),
             ramp.ramp_shift.eq(regs.ramp_shift),
             ramp.activation.eq(regs.activation),

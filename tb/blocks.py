@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from golden import crossbar as gcrossbar
+from golden import noise as gnoise
 from golden import ilp as gilp
 from golden import olp as golp
 from golden import ramp as gramp
@@ -391,7 +392,8 @@ class CrossbarScenario(Scenario):
                  overrange: float = 0.2):
         super().__init__({"lanes__pulse": p.rows, "lanes__sign": p.rows, "lanes__window": 1,
                           "prog__payload": 16 + p.cols * p.devices_per_weight * p.code_bits,
-                          "prog__valid": 1},
+                          "prog__valid": 1, "noise_seed": 32,
+                          "noise_sigma": gnoise.NOISE_SIGMA_BITS, "mvm_index": 32},
                          {"prog__ready": 1, "charge": p.cols * p.charge_bits, "done": 1,
                           "cap_sat": 1, "evaluating": 1, "engaged": 1, "overrange": 1,
                           "bad_row": 1}, rng)
@@ -400,6 +402,7 @@ class CrossbarScenario(Scenario):
         self.codes = np.zeros((p.rows, p.cols, p.devices_per_weight), dtype=np.int64)
         self.writes = []        # (handshake cycle, row)
         self.mvms = []          # (first cycle, waveform, sign bits, closing cycle, codes)
+        self.noise = []         # per window: (noise_seed, noise_sigma, mvm_index) at closing
         self._held = None       # a row write offered while busy: (row, codes_row)
         self._busy_until = -1   # last cycle of the current evaluation
 
@@ -505,12 +508,23 @@ class CrossbarScenario(Scenario):
             self._emit(**self._idle(lanes__window=1, lanes__pulse=_pack_bits(row),
                                     lanes__sign=sign))
         closing = self.cycles
+        noise = self._random_noise()
         self.mvms.append((opened, wave, sign_bits, closing, self.codes.copy()))
+        self.noise.append(noise)
         self._busy_until = closing + p.rows
         for t in range(len(wave), len(wave) + p.rows + 1):
             if offer == t:
                 self._held = (self._pick_row(), self._random_codes_row())
-            self._emit(**self._idle())
+            extra = dict(zip(("noise_seed", "noise_sigma", "mvm_index"), noise)) \
+                if t == len(wave) else {}
+            self._emit(**self._idle(**extra))
+
+    def _random_noise(self):
+        """(seed, sigma, MVM index) sampled on a closing cycle: no noise, small or any sigma."""
+        rng = self.rng
+        kind = rng.random()
+        sigma = 0 if kind < 0.3 else int(rng.integers(1, 256 if kind < 0.7 else 1 << 16))
+        return (random_bits(rng, 32), sigma, random_bits(rng, 32))
 
     def _pick_row(self):
         if self.rng.random() < 0.8:
@@ -522,12 +536,14 @@ class CrossbarScenario(Scenario):
         """Per window: (counted durations, signs, charge_sat, cap_sat) from the golden model."""
         p = self.p
         out = []
-        for opened, wave, sign_bits, closing, codes in self.mvms:
+        for (opened, wave, sign_bits, closing, codes), (seed, sigma, index) in \
+                zip(self.mvms, self.noise):
             counts = wave.sum(axis=0).astype(np.int64)
             durations = np.minimum(counts, self.count_max)
             signs = np.where(sign_bits, -1, 1).astype(np.int64)
             _, charge_sat, cap_sat = gcrossbar.integrate(
-                durations, signs, gcrossbar.weights(codes, p), p)
+                durations, signs, gcrossbar.weights(codes, p), p,
+                noise=gnoise.read_noise(seed, sigma, index, p.cols))
             out.append((durations, signs, charge_sat, bool(cap_sat)))
         return out
 

@@ -31,7 +31,11 @@ def random_config(rng, p: TileParams, mode: InputMode, activation: Activation,
     width = int(rng.integers(0, p.out_max + 1))
     lo = int(rng.integers(-p.out_max, p.out_max + 1))
     gain_spread = max(1, p.gain_one // 4)
+    # read noise in half the configurations, up to about one output LSB (2^ramp_shift charge
+    # units at gain 1.0) of standard deviation
+    sigma = 0 if rng.random() < 0.5 else int(min(65535, rng.integers(1, (2 << ramp_shift) + 1)))
     return TileConfig(
+        noise_seed=int(rng.integers(0, 1 << 32)), noise_sigma=sigma,
         input_mode=mode, activation=activation, ramp_shift=ramp_shift,
         en_lo=lo, en_hi=lo + width,
         gain=np.clip(p.gain_one + rng.integers(-gain_spread, gain_spread + 1, size=p.cols),

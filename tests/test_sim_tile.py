@@ -18,7 +18,9 @@ def full_range_config(rng, p, mode, activation):
         ramp_shift=int(rng.integers(0, min(p.ramp_shift_max, 8) + 1)),
         en_lo=-3, en_hi=-3 + int(rng.integers(0, p.out_max + 1)),
         gain=rng.integers(0, 1 << p.gain_bits, size=p.cols),
-        offset=rng.integers(-(1 << p.out_bits), 1 << p.out_bits, size=p.cols))
+        offset=rng.integers(-(1 << p.out_bits), 1 << p.out_bits, size=p.cols),
+        noise_seed=int(rng.integers(0, 1 << 32)),
+        noise_sigma=int(rng.choice([0, rng.integers(1, 64), rng.integers(1, 1 << 16)])))
 
 
 async def configure(drv, regfile, config):
@@ -47,9 +49,11 @@ def test_random_mvms_every_mode(params, seed):
     async def tb(drv, ctx, dut):
         regfile = RegisterFile(params)
         await drv.program(golden.codes)
+        done = 0
         for cfg, xs in jobs:
             await configure(drv, regfile, cfg)
-            expected = golden.run(xs, cfg)
+            expected = golden.run(xs, cfg, mvm_index=done)
+            done += len(xs)
             for i, x in enumerate(xs):
                 y, latency = await drv.mvm(x, output_delay=int(rng.integers(0, 3)))
                 assert_equal_arrays(expected.y[i], y, f"y ({cfg.input_mode.name}, "

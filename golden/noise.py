@@ -1,0 +1,70 @@
+"""Deterministic read noise of the MVM (docs/spec.md section 4).
+
+Every MVM adds to each column's raw charge, before the capacitor clamps it, a noise term drawn
+from a counter-based generator, so the RTL and this model draw the same numbers:
+
+    key    = mix32(NOISE_SEED ^ mix32(n))             n = MVM_COUNT of the MVM (mod 2^32)
+    u[c]   = mix32(key ^ (c * 0x9E3779B9 mod 2^32))   one 32-bit word per column
+    N[c]   = (sum of the four bytes of u[c]) - 510    Irwin-Hall, in [-510, 510], sd ~147.8
+    noise  = floor(N[c] * NOISE_SIGMA / 2^8)          charge units, arithmetic shift
+
+``mix32`` (lowbias32), the column constants and the Irwin-Hall sum are the tile's one generator
+(``golden/rng.py``), shared with closed-loop programming. The noise
+has mean -1/2 charge unit (the floor) and standard deviation ``NOISE_SIGMA * 147.8 / 256``
+(about 0.577 * NOISE_SIGMA); ``NOISE_SIGMA = 0`` turns it off. It is an output-referred noise
+of constant sigma in charge units (one charge unit = one tick of one unit weight).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .rng import IRWIN_HALL_MEAN, IRWIN_HALL_SD, MASK32, column_constants, irwin_hall, mix32
+
+__all__ = ["NOISE_SHIFT", "NOISE_SIGMA_BITS", "NOISE_MAX_SIGMA", "noise_max", "noise_sd",
+           "noise_keys", "read_noise"]
+
+NOISE_SHIFT = 8                 #: noise = (N * sigma) >> NOISE_SHIFT
+NOISE_SIGMA_BITS = 16           #: width of the NOISE_SIGMA register
+NOISE_MAX_SIGMA = (1 << NOISE_SIGMA_BITS) - 1
+
+
+def noise_max(sigma: int = NOISE_MAX_SIGMA) -> int:
+    """Largest |noise| of one column at ``sigma`` (the floor makes the negative side larger)."""
+    return -((-IRWIN_HALL_MEAN * sigma) >> NOISE_SHIFT)
+
+
+def noise_sd(sigma: int) -> float:
+    """Standard deviation of the noise in charge units (floor quantization not included)."""
+    return sigma * IRWIN_HALL_SD / (1 << NOISE_SHIFT)
+
+
+def _check_scalar(name, value, hi):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, not {value!r}")
+    if not 0 <= value <= hi:
+        raise ValueError(f"{name} must be in [0, {hi}], not {value!r}")
+
+
+def noise_keys(seed: int, index) -> np.ndarray:
+    """``mix32(seed ^ mix32(n))`` for every MVM index ``n`` (uint32, shape of ``index``)."""
+    _check_scalar("noise seed", seed, MASK32)
+    n = np.asarray(index)
+    if n.dtype.kind not in "iu":
+        raise TypeError(f"MVM index must be an integer array, not dtype {n.dtype}")
+    if n.size and int(n.min()) < 0:
+        raise ValueError(f"MVM index must be >= 0, not {int(n.min())}")
+    flat = np.atleast_1d(n).astype(np.int64) & MASK32
+    return mix32(np.uint32(seed) ^ mix32(flat)).reshape(n.shape)
+
+
+def read_noise(seed: int, sigma: int, index, cols: int) -> np.ndarray:
+    """Noise in charge units, ``int64`` of shape ``index.shape + (cols,)``.
+
+    ``index`` is the MVM_COUNT of each MVM (a scalar or an array of them).
+    """
+    _check_scalar("noise sigma", sigma, NOISE_MAX_SIGMA)
+    if isinstance(cols, bool) or not isinstance(cols, (int, np.integer)) or cols < 1:
+        raise ValueError(f"cols must be a positive integer, not {cols!r}")
+    keys = noise_keys(seed, index)
+    u = mix32(keys[..., None] ^ column_constants(cols))
+    return (irwin_hall(u) * int(sigma)) >> NOISE_SHIFT
