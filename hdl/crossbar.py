@@ -158,13 +158,10 @@ class Crossbar(wiring.Component):
         # -- row writes -----------------------------------------------------------------------
         busy = window | active | closing
         m.d.comb += self.prog.ready.eq(~busy)
+        m.d.comb += [wr.addr.eq(self.prog.payload.row), wr.data.eq(self.prog.payload.codes)]
         with m.If(self.prog.valid & self.prog.ready):
             with m.If(self.prog.payload.row < p.rows):
-                m.d.comb += [
-                    wr.addr.eq(self.prog.payload.row),
-                    wr.data.eq(self.prog.payload.codes),
-                    wr.en.eq(1),
-                ]
+                m.d.comb += wr.en.eq(1)
             with m.Else():
                 m.d.comb += self.bad_row.eq(1)
         return m

@@ -33,8 +33,11 @@ def _reg(name):
 class TileRegisters(wiring.Component):
     """The register file: AXI4-Lite slave, legality checks, sticky error flags.
 
-    A write and its response take one cycle each (``awready``/``wready`` rise together when both
-    address and data are valid and no response is pending); a read answers on the next cycle.
+    ``awready``/``wready`` rise together when address and data are both valid and no write is
+    in flight; the request is registered, carried out on the next cycle, and answered (``bvalid``)
+    on the cycle after. A read is registered likewise and answered two cycles after its address
+    handshake. Registering the requests keeps every address decoder and the per-column register
+    writes and read multiplexers off the bus inputs' combinational paths.
     An illegal write changes nothing but ``ERROR`` and answers SLVERR.
 
     Members
@@ -121,7 +124,7 @@ class TileRegisters(wiring.Component):
             return hits, gain_hit, offset_hit, col[:col_bits], mapped
 
         def prefix(addr):
-            return "wr" if addr is bus.awaddr else "rd"
+            return "wr" if addr.name == "awaddr_q" else "rd"
 
         # -- write channel --------------------------------------------------------------------
         events = Signal(8)
@@ -130,12 +133,18 @@ class TileRegisters(wiring.Component):
         with m.If(bvalid & bus.bready):
             m.d.sync += bvalid.eq(0)
         take = Signal()
+        pending = Signal()
+        awaddr = Signal.like(bus.awaddr, name="awaddr_q")
+        wdata = Signal.like(bus.wdata, name="wdata_q")
+        wstrb = Signal.like(bus.wstrb, name="wstrb_q")
         m.d.comb += [
-            take.eq(bus.awvalid & bus.wvalid & ~bvalid),
+            take.eq(bus.awvalid & bus.wvalid & ~bvalid & ~pending),
             bus.awready.eq(take), bus.wready.eq(take),
         ]
-        hits, gain_hit, offset_hit, col, mapped = decode(bus.awaddr)
-        wdata = bus.wdata
+        m.d.sync += pending.eq(take)
+        with m.If(take):
+            m.d.sync += [awaddr.eq(bus.awaddr), wdata.eq(bus.wdata), wstrb.eq(bus.wstrb)]
+        hits, gain_hit, offset_hit, col, mapped = decode(awaddr)
         is_ro = Cat(*(hits[r.name] for r in regs.REGISTERS.values() if r.access == "RO")) != 0
         cfg_hit = (hits["CTRL"] | hits["RAMP_SHIFT"] | hits["EN_WINDOW"] | hits["NOISE_SEED"]
                    | hits["NOISE_SIGMA"] | gain_hit | offset_hit)
@@ -162,9 +171,9 @@ class TileRegisters(wiring.Component):
 
         error = Signal(8)
         clear = Signal(8)
-        with m.If(take):
+        with m.If(pending):
             m.d.sync += [bvalid.eq(1), bresp.eq(regs.OKAY)]
-            with m.If(~mapped | is_ro | (bus.wstrb != 0xF)):
+            with m.If(~mapped | is_ro | (wstrb != 0xF)):
                 m.d.sync += bresp.eq(regs.SLVERR)
                 m.d.comb += events[ErrorBit.BAD_ADDRESS].eq(1)
             with m.Elif(hits["ERROR"]):
@@ -194,12 +203,17 @@ class TileRegisters(wiring.Component):
 
         # -- read channel ---------------------------------------------------------------------
         rvalid, rdata, rresp = Signal(), Signal(32), Signal(2)
+        rpending = Signal()
+        araddr = Signal.like(bus.araddr, name="araddr_q")
         m.d.comb += [bus.rvalid.eq(rvalid), bus.rdata.eq(rdata), bus.rresp.eq(rresp),
-                     bus.arready.eq(~rvalid)]
+                     bus.arready.eq(~rvalid & ~rpending)]
         with m.If(rvalid & bus.rready):
             m.d.sync += rvalid.eq(0)
-        rhits, rgain_hit, roffset_hit, rcol, rmapped = decode(bus.araddr)
-        with m.If(bus.arvalid & ~rvalid):
+        m.d.sync += rpending.eq(bus.arvalid & bus.arready)
+        with m.If(bus.arvalid & bus.arready):
+            m.d.sync += araddr.eq(bus.araddr)
+        rhits, rgain_hit, roffset_hit, rcol, rmapped = decode(araddr)
+        with m.If(rpending):
             m.d.sync += [rvalid.eq(1), rresp.eq(Mux(rmapped, regs.OKAY, regs.SLVERR)),
                          rdata.eq(0)]
             with m.If(~rmapped):

@@ -44,31 +44,33 @@ class InputLandingPad(wiring.Component):
         active = Signal()
         tick = Signal(ib)
         last_tick = Signal(ib)
-        durations = [Signal(ib, name=f"duration_{r}") for r in range(p.rows)]
-        signs = Signal(p.rows)
+        # the accepted words are kept raw and decoded from the register: no per-lane logic
+        # depends on the input port (Verilator re-evaluates input-fed logic on every eval)
+        words = Signal(input_layout(p))
+        signed_mode = Signal()
 
         m.d.comb += self.i.ready.eq(~active)
         with m.If(self.i.valid & self.i.ready):
-            signed_mode = self.mode == InputMode.SIGNED
-            for r in range(p.rows):
-                word = self.i.payload[r]
-                negative = signed_mode & word[ib - 1]
-                magnitude = Mux(negative, (-word)[:ib], word)
-                m.d.sync += [durations[r].eq(magnitude), signs[r].eq(negative)]
+            is_signed = self.mode == InputMode.SIGNED
             m.d.sync += [
+                words.eq(self.i.payload),
+                signed_mode.eq(is_signed),
                 active.eq(1),
                 tick.eq(0),
-                last_tick.eq(Mux(signed_mode, 1 << (ib - 1), (1 << ib) - 1)),
+                last_tick.eq(Mux(is_signed, 1 << (ib - 1), (1 << ib) - 1)),
             ]
         with m.Elif(active):
             m.d.sync += tick.eq(tick + 1)
             with m.If(tick == last_tick):
                 m.d.sync += active.eq(0)
 
-        m.d.comb += [
-            self.lanes.window.eq(active),
-            self.lanes.sign.eq(Mux(active, signs, 0)),
-        ]
+        m.d.comb += self.lanes.window.eq(active)
         for r in range(p.rows):
-            m.d.comb += self.lanes.pulse[r].eq(active & (tick < durations[r]))
+            word = words[r]
+            negative = signed_mode & word[ib - 1]
+            magnitude = Mux(negative, (-word)[:ib], word)
+            m.d.comb += [
+                self.lanes.pulse[r].eq(active & (tick < magnitude)),
+                self.lanes.sign[r].eq(active & negative),
+            ]
         return m

@@ -68,6 +68,16 @@ class Tile(wiring.Component):
         connect(m, wiring.flipped(self.csr), regs.bus)
         connect(m, wiring.flipped(self.prog), xbar.prog)
 
+        # external lanes pass a landing register: the tile sees the mesh's window one cycle
+        # after it reaches the port (docs/spec.md section 7), and no per-lane logic hangs on
+        # the input port itself
+        lanes_in = PulseLanesSignature(p.rows).create(path=("lanes_in_q",))
+        m.d.sync += [
+            lanes_in.window.eq(self.lanes_in.window),
+            lanes_in.pulse.eq(self.lanes_in.pulse),
+            lanes_in.sign.eq(self.lanes_in.sign),
+        ]
+
         # admission: host vectors through the ILP, or an external window
         m.d.comb += [
             ctl.source.eq(regs.input_source),
@@ -75,14 +85,14 @@ class Tile(wiring.Component):
             ilp.i.valid.eq(self.x.valid & ctl.accept_host),
             self.x.ready.eq(ilp.i.ready & ctl.accept_host),
             ilp.mode.eq(regs.input_mode),
-            ctl.ext_window.eq(self.lanes_in.window),
+            ctl.ext_window.eq(lanes_in.window),
         ]
         from_lanes = regs.input_source == InputSource.LANES
         with m.If(from_lanes):
             m.d.comb += [
                 xbar.lanes.window.eq(ctl.ext_gate),
-                xbar.lanes.pulse.eq(Mux(ctl.ext_gate, self.lanes_in.pulse, 0)),
-                xbar.lanes.sign.eq(Mux(ctl.ext_gate, self.lanes_in.sign, 0)),
+                xbar.lanes.pulse.eq(Mux(ctl.ext_gate, lanes_in.pulse, 0)),
+                xbar.lanes.sign.eq(Mux(ctl.ext_gate, lanes_in.sign, 0)),
             ]
         with m.Else():
             m.d.comb += [

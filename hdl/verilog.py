@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
-    "Port", "CLOCK_HALF_PERIOD_NS", "CLOCK_PERIOD_NS", "emit", "signature_ports",
+    "Port", "CLOCK_HALF_PERIOD_NS", "CLOCK_PERIOD_NS", "emit", "reset_domain_fragment",
+    "signature_ports",
     "verilog_ports", "module_ports", "icarus_compat", "write_wrapper", "main",
     "add_size_arguments", "params_from_args",
 ]
@@ -71,13 +72,41 @@ def emit(component, name: str, path) -> str:
     """
     os.environ["AMARANTH_USE_YOSYS"] = "builtin"    # reproducible: the pinned WASM Yosys
     from amaranth.back import verilog
-    text = verilog.convert(component, name=name, emit_src=False)
+    fragment, ports = reset_domain_fragment(component)
+    text = verilog.convert(fragment, name=name, ports=ports, emit_src=False)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(text)
     tmp.replace(path)       # atomic: a concurrent reader never sees half a file
     return text
+
+
+def reset_domain_fragment(component):
+    """``component`` elaborated into a fragment whose ``sync`` domain resets asynchronously,
+    and the port map for ``convert``: the signature's ports, then ``clk`` and ``rst``.
+
+    The periphery's reset asserts asynchronously and releases on a clock edge: registers clear
+    as soon as ``rst`` rises and count again from the first rising edge after it falls. This
+    also keeps ``rst`` out of every register's next-state logic in the emitted Verilog; with a
+    synchronous reset every register would depend on a top-level input, and Verilator would
+    evaluate the whole design again in its input-combinational region on every ``eval``.
+    """
+    from amaranth.hdl import ClockDomain, Fragment, ValueCastable
+    from amaranth.hdl._ir import PortDirection
+    from amaranth.lib import wiring
+    ports = {}
+    for path, member, value in component.signature.flatten(component):
+        if isinstance(value, ValueCastable):
+            value = value.as_value()
+        ports["__".join(map(str, path))] = (
+            value, PortDirection.Input if member.flow == wiring.In else PortDirection.Output)
+    fragment = Fragment.get(component, None)
+    domain = ClockDomain("sync", async_reset=True)
+    fragment.add_domains(domain)
+    ports["clk"] = (domain.clk, PortDirection.Input)
+    ports["rst"] = (domain.rst, PortDirection.Input)
+    return fragment, ports
 
 
 def signature_ports(component) -> list[Port]:

@@ -37,6 +37,7 @@ def run_scenario(component, scenario, vcd: str | None = None) -> dict:
     ``{output name: [one unsigned sample per cycle]}`` (sampled after the cycle's inputs
     settled, i.e. the values the next rising edge sees)."""
     from amaranth.sim import Simulator
+    from hdl.verilog import reset_domain_fragment
 
     ports = flat_ports(component)
     check_widths(scenario, ports)
@@ -56,7 +57,7 @@ def run_scenario(component, scenario, vcd: str | None = None) -> dict:
                 trace[name].append(ctx.get(port) & mask)
             await ctx.tick()
 
-    sim = Simulator(component)
+    sim = Simulator(reset_domain_fragment(component)[0])   # the emitted design's domain
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
     if vcd:

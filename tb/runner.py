@@ -214,7 +214,7 @@ def _verilator_without_public_flat_rw():
     return VerilatorWrapperPublic()
 
 
-def _public_wrapper_config(build_dir: Path, wrapper: str) -> Path:
+def _public_wrapper_config(build_dir: Path, wrapper: str, ports) -> Path:
     """A Verilator config that makes only the wrapper's own signals reachable through VPI.
 
     The 1.9 runner passes ``--public-flat-rw``, which makes every signal of the design public:
@@ -224,10 +224,22 @@ def _public_wrapper_config(build_dir: Path, wrapper: str) -> Path:
     drops that flag (:func:`_verilator_without_public_flat_rw`; Verilator 5.006 accepts
     ``--no-public-flat-rw`` but still makes every signal public) and passes this file. ``TB_PUBLIC_ALL=1`` keeps
     everything public for debugging.
+
+    Only the input ports are writable (``public_flat_rw``); outputs, ``clk`` and ``tb_cycle``
+    are read-only (``public_flat_rd``). A writable signal may change from outside at any
+    ``eval``, so Verilator evaluates all logic that reads it in its input-combinational region,
+    at both clock edges: a writable output port made the design's own logic that feeds and
+    reads that port (the OLP, the column accumulators) run three times per cycle.
     """
     build_dir.mkdir(parents=True, exist_ok=True)
     path = build_dir / "public.vlt"
-    text = f'`verilator_config\npublic_flat_rw -module "{wrapper}" -var "*"\n'
+    lines = ["`verilator_config"]
+    for port in ports:
+        kind = "public_flat_rw" if port.direction == "input" else "public_flat_rd"
+        # Verilator matches its internal names, in which "__" is escaped: match it as "*"
+        lines.append(f'{kind} -module "{wrapper}" -var "{port.name.replace("__", "*")}"')
+    lines.append(f'public_flat_rd -module "{wrapper}" -var "clk"')
+    text = "\n".join(lines) + "\n"
     if not path.exists() or path.read_text() != text:
         path.write_text(text)
     return path
@@ -287,7 +299,7 @@ def run_cocotb(component_factory, toplevel_name: str, test_module: str, simulato
         build_args += ["-CFLAGS", f"-DVL_VALUE_STRING_MAX_WORDS="
                        f"{_vpi_string_words(max(port.width for port in wrapper_ports))}"]
         if os.environ.get("TB_PUBLIC_ALL", "0") in ("", "0"):
-            build_args += [str(_public_wrapper_config(build_dir, wrapper))]
+            build_args += [str(_public_wrapper_config(build_dir, wrapper, wrapper_ports))]
         build_kwargs = dict(build_args=build_args, waves=waves)
         test_kwargs = dict(waves=waves,
                            test_args=["--trace-file", "waves.fst"] if waves else [])
@@ -308,9 +320,10 @@ def run_cocotb(component_factory, toplevel_name: str, test_module: str, simulato
             with _locked(build_dir):
                 if not sources[0].exists() or sources[0].read_text() != text:
                     sources[0].write_text(text)
+    configs = [Path(arg) for arg in build_kwargs.get("build_args", []) if arg.endswith(".vlt")]
     build_hash = _sha256(simulator, importlib.metadata.version("cocotb"), wrapper,
                          json.dumps(build_kwargs, sort_keys=True),
-                         *(path.read_bytes() for path in sources))
+                         *(path.read_bytes() for path in sources + configs))
     with _locked(build_dir):
         stamp = build_dir / "build.sha256"
         if binary.exists() and stamp.exists() and stamp.read_text() == build_hash:

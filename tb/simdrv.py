@@ -74,9 +74,10 @@ def run_sim(params: TileParams, testbench, vcd: str | None = None):
     """Simulate a fresh ``Tile(params)`` with ``await testbench(driver, ctx, dut)``."""
     from amaranth.sim import Simulator
     from hdl.tile import Tile
+    from hdl.verilog import reset_domain_fragment
 
     dut = Tile(params)
-    sim = Simulator(dut)
+    sim = Simulator(reset_domain_fragment(dut)[0])     # the emitted design's domain
     sim.add_clock(1e-8)
 
     async def bench(ctx):
