@@ -9,16 +9,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .spec import Activation, ErrorBit, InputMode, InputSource, Phase, TileConfig, TileParams
+from .program import ProgramConfig, RowResult
+from .spec import (ERROR_BITS, Activation, ErrorBit, InputMode, InputSource, Phase, TileConfig,
+                   TileParams)
 
 __all__ = ["Register", "REGISTERS", "GAIN_BASE", "OFFSET_BASE", "ID_VALUE", "OKAY", "SLVERR",
            "RegisterFile", "ADDR_BITS", "pack_ctrl", "pack_en_window", "gain_address",
            "offset_address", "ro_values", "CTRL_INPUT_MODE", "CTRL_INPUT_SOURCE",
-           "CTRL_ACTIVATION", "CTRL_WIDTH", "NOISE_SIGMA_BITS"]
+           "CTRL_ACTIVATION", "CTRL_WIDTH", "NOISE_SIGMA_BITS", "FAIL_MASK_BASE", "PROG_FIELDS",
+           "fail_mask_words", "fail_mask_address"]
 
 ID_VALUE = 0x50434D31   # "PCM1"
 GAIN_BASE = 0x4000
 OFFSET_BASE = 0x8000
+FAIL_MASK_BASE = 0xC000     #: PROG_FAIL_MASK[k]: columns 32k .. 32k + 31 of the last row
 ADDR_BITS = 16
 OKAY, SLVERR = 0, 2
 
@@ -44,7 +48,20 @@ REGISTERS = {r.name: r for r in (
     Register("LAST_LATENCY", 0x0028, "RO"),
     Register("NOISE_SEED", 0x002C, "RW"),
     Register("NOISE_SIGMA", 0x0030, "RW"),
+    Register("PROG_SEED", 0x0034, "RW"),
+    Register("PROG_TOL", 0x0038, "RW"),
+    Register("PROG_GAIN", 0x003C, "RW"),
+    Register("PROG_NOISE", 0x0040, "RW"),
+    Register("PROG_MAX_ITER", 0x0044, "RW"),
+    Register("PROG_STATUS", 0x0048, "RO"),
+    Register("PROG_ITER", 0x004C, "RO"),
+    Register("PROG_FAILS", 0x0050, "RO"),
+    Register("PROG_ROWS", 0x0054, "RO"),
 )}
+
+#: Programming configuration registers -> ProgramConfig fields.
+PROG_FIELDS = {"PROG_SEED": "seed", "PROG_TOL": "tol", "PROG_GAIN": "pulse_gain",
+               "PROG_NOISE": "noise_scale", "PROG_MAX_ITER": "max_iter"}
 
 #: Width of NOISE_SIGMA (golden.noise); wider values are illegal.
 NOISE_SIGMA_BITS = 16
@@ -83,6 +100,22 @@ def ro_values(p: TileParams) -> dict[str, int]:
     }
 
 
+def fail_mask_words(p: TileParams) -> int:
+    """Number of PROG_FAIL_MASK words (32 columns each)."""
+    return (p.cols + 31) // 32
+
+
+def fail_mask_address(word: int) -> int:
+    return FAIL_MASK_BASE + 4 * word
+
+
+def _mask_word(result, word: int) -> int:
+    if result is None:
+        return 0
+    bits = np.asarray(result.fail_mask, dtype=bool)[32 * word:32 * word + 32]
+    return int(sum(1 << j for j, b in enumerate(bits) if b))
+
+
 def gain_address(col: int) -> int:
     return GAIN_BASE + 4 * col
 
@@ -114,6 +147,12 @@ class RegisterFile:
         self.last_latency = 0
         self.noise_seed = 0
         self.noise_sigma = 0
+        self.prog = ProgramConfig()
+        self.prog_busy = False
+        self.prog_last = None           # RowResult of the last completed row
+        self.prog_bad_target = False
+        self.prog_rows = 0
+        self.prog_rows_converged = 0
 
     def _flag(self, bit: ErrorBit):
         self.error |= 1 << int(bit)
@@ -131,6 +170,8 @@ class RegisterFile:
             return "GAIN", (address - GAIN_BASE) // 4
         if OFFSET_BASE <= address < OFFSET_BASE + 4 * p.cols:
             return "OFFSET", (address - OFFSET_BASE) // 4
+        if FAIL_MASK_BASE <= address < FAIL_MASK_BASE + 4 * fail_mask_words(p):
+            return "PROG_FAIL_MASK", (address - FAIL_MASK_BASE) // 4
         return None
 
     def write(self, address: int, data: int, strobe: int = 0xF, busy: bool = False) -> int:
@@ -144,8 +185,17 @@ class RegisterFile:
         if name == "ERROR":
             self.error &= ~data
             return OKAY
-        if name in REGISTERS and REGISTERS[name].access == "RO":
+        if name == "PROG_FAIL_MASK" or (name in REGISTERS and REGISTERS[name].access == "RO"):
             return self._flag(ErrorBit.BAD_ADDRESS)
+        if name in PROG_FIELDS:
+            # the programmer samples these when it accepts a command: writable at any time
+            field = PROG_FIELDS[name]
+            try:
+                cfg = ProgramConfig(**{**self.prog.__dict__, field: data}).validate(p)
+            except ValueError:
+                return self._flag(ErrorBit.BAD_VALUE)
+            self.prog = cfg
+            return OKAY
         if busy:
             return self._flag(ErrorBit.BUSY_WRITE)
         if name == "CTRL":
@@ -179,8 +229,10 @@ class RegisterFile:
             self.offset[index] = value
         return OKAY
 
-    def read(self, address: int, busy: bool = False, phase: Phase = Phase.IDLE) -> tuple[int, int]:
+    def read(self, address: int, busy: bool = False, phase: Phase = Phase.IDLE,
+             busy_prog: bool = False) -> tuple[int, int]:
         """(data, response) of a read; unmapped addresses read 0 with SLVERR."""
+        last = self.prog_last
         decoded = self._decode(address)
         if decoded is None:
             self._flag(ErrorBit.BAD_ADDRESS)
@@ -199,10 +251,45 @@ class RegisterFile:
             "LAST_LATENCY": lambda: self.last_latency & 0xFFFFFFFF,
             "NOISE_SEED": lambda: self.noise_seed,
             "NOISE_SIGMA": lambda: self.noise_sigma,
+            **{reg: (lambda f=f: getattr(self.prog, f)) for reg, f in PROG_FIELDS.items()},
+            "PROG_STATUS": lambda: (int(busy_prog) | int(last.converged if last else 0) << 1
+                                    | int(self.prog_bad_target) << 2),
+            "PROG_ITER": lambda: (0 if last is None else int(last.iterations[0])
+                                  | int(last.iterations[1]) << 8
+                                  | int(last.total_iterations) << 16),
+            "PROG_FAILS": lambda: 0 if last is None else last.fail_count,
+            "PROG_ROWS": lambda: (self.prog_rows & 0xFFFF) | (self.prog_rows_converged & 0xFFFF) << 16,
+            "PROG_FAIL_MASK": lambda: _mask_word(last, index),
             "GAIN": lambda: int(self.gain[index]),
             "OFFSET": lambda: int(self.offset[index]) & 0xFFFFFFFF,
         }[name]()
         return value, OKAY
+
+    def load_program(self, config: ProgramConfig) -> list[tuple[int, int]]:
+        """Writes that set the programming registers to ``config`` (skipping equal ones); the
+        model's registers are updated as if they had been made."""
+        config.validate(self.p)
+        writes = []
+        for reg, field in PROG_FIELDS.items():
+            data = getattr(config, field)
+            if getattr(self.prog, field) != data:
+                writes.append((REGISTERS[reg].address, data))
+                assert self.write(REGISTERS[reg].address, data) == OKAY
+        return writes
+
+    def programmed(self, result: RowResult | None) -> None:
+        """Record a programming command's outcome: a row's ``RowResult``, or None for a command
+        rejected for an illegal target (``BAD_TARGET``)."""
+        if result is None:
+            self.prog_bad_target = True
+            self._flag(ErrorBit.BAD_TARGET)
+            return
+        self.prog_bad_target = False
+        self.prog_last = result
+        self.prog_rows += 1
+        self.prog_rows_converged += int(result.converged)
+        if not result.converged:
+            self._flag(ErrorBit.PROG_FAIL)
 
     def config(self) -> TileConfig:
         """The run-time configuration these register contents select."""

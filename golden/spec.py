@@ -12,7 +12,7 @@ import numpy as np
 
 __all__ = [
     "InputMode", "InputSource", "Activation", "Phase", "ErrorBit",
-    "TileParams", "TileConfig",
+    "TileParams", "TileConfig", "ERROR_BITS",
 ]
 
 
@@ -56,6 +56,12 @@ class ErrorBit(enum.IntEnum):
     OUT_SAT = 5
     LANE_OVERRANGE = 6
     LANE_COLLISION = 7
+    BAD_TARGET = 8
+    PROG_FAIL = 9
+
+
+#: Width of the ERROR register (one bit per ErrorBit).
+ERROR_BITS = len(ErrorBit)
 
 
 #: Largest NOISE_SIGMA (a 16-bit register; golden.noise).

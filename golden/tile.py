@@ -159,6 +159,17 @@ class Tile:
         self._weights[row] = w
         self._weights_f64_t[:, row] = w
 
+    def program_targets(self, row: int, targets, config=None):
+        """Closed-loop programming of one row to integer target weights (``golden.program``:
+        what the tile's ``target`` stream does); writes the resulting codes and returns the
+        ``golden.program.RowResult``. ``config`` is a ``ProgramConfig`` (default: the PROG_*
+        registers' reset values)."""
+        from .program import ProgramConfig, program_row
+        result = program_row(targets, row, ProgramConfig() if config is None else config,
+                             self._params)
+        self.program_row(row, result.codes)
+        return result
+
     def program(self, codes) -> None:
         """Write the whole array of codes ``(rows, cols, devices_per_weight)``."""
         p = self._params

@@ -6,7 +6,7 @@ from amaranth.lib.wiring import In, Out
 from golden import noise as gnoise
 from golden import rng as grng
 from golden.spec import TileParams
-from .rng import irwin_hall, mix32
+from .rng import gated, irwin_hall, mix32, mix32_gated
 from .types import PulseLanesSignature, any_of, cell_layout, row_write_layout
 
 __all__ = ["Crossbar"]
@@ -115,12 +115,12 @@ class Crossbar(wiring.Component):
         # -- read noise: the accumulators start from it (golden.noise) ------------------------
         key = Signal(32)
         m.d.comb += key.eq(mix32(self.noise_seed ^ mix32(self.mvm_index)))
+        # computed only on the closing cycle (gated): idle, the 512 hashes cost nothing
         noise = []
+        constants = grng.column_constants(p.cols)
         for c in range(p.cols):
-            u = Signal(32, name=f"noise_u_{c}")
-            m.d.comb += u.eq(mix32(key ^ int(grng.column_constants(p.cols)[c])))
-            n = Signal(signed(11), name=f"noise_n_{c}")
-            m.d.comb += n.eq(irwin_hall(u))
+            u = mix32_gated(m, closing, key ^ int(constants[c]), f"noise_u_{c}")
+            n = gated(m, closing, f"noise_n_{c}", signed(11), irwin_hall(u))
             noise.append((n * self.noise_sigma) >> gnoise.NOISE_SHIFT)
 
         with m.If(closing):

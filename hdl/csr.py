@@ -4,7 +4,8 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from golden import regs
-from golden.spec import ErrorBit, TileParams
+from golden.program import ProgramConfig
+from golden.spec import ERROR_BITS, ErrorBit, TileParams
 from .types import Activation, InputMode, InputSource, Phase
 
 __all__ = ["AXI4LiteSignature", "TileRegisters"]
@@ -48,15 +49,22 @@ class TileRegisters(wiring.Component):
         Controller state (rejects configuration writes while busy; STATUS).
     mvm_done, latency : In
         Count of completed MVMs and the latency of the last one.
-    events : In(8)
+    events : In(ERROR_BITS)
         One-cycle error events, bit positions as ``ErrorBit``.
+    prog_seed, prog_tol, prog_gain, prog_noise, prog_max_iter : Out
+        Programming configuration (PROG_*; reset values of ``golden.program.ProgramConfig``).
+    prog_busy, prog_converged, prog_bad_target, prog_iter_msp, prog_iter_lsp, prog_iter_total,
+    prog_fail_count, prog_fail_mask : In
+        Programmer status (PROG_STATUS, PROG_ITER, PROG_FAILS, PROG_FAIL_MASK).
+    prog_row_done : In(1)
+        One cycle per programmed row (its codes written); PROG_ROWS counts them.
     input_mode, input_source, activation, ramp_shift, en_lo, en_hi, gain, offset : Out
         The configuration.
     noise_seed, noise_sigma : Out
         Read-noise configuration (NOISE_SEED, NOISE_SIGMA).
     mvm_count : Out(32)
         MVM_COUNT: MVMs completed since reset (keys the read noise).
-    error : Out(8)
+    error : Out(ERROR_BITS)
         The ERROR register.
     """
 
@@ -68,7 +76,16 @@ class TileRegisters(wiring.Component):
             "phase": In(Phase),
             "mvm_done": In(1),
             "latency": In(32),
-            "events": In(8),
+            "events": In(ERROR_BITS),
+            "prog_busy": In(1),
+            "prog_converged": In(1),
+            "prog_bad_target": In(1),
+            "prog_iter_msp": In(8),
+            "prog_iter_lsp": In(8),
+            "prog_iter_total": In(9),
+            "prog_fail_count": In(range(p.cols + 1)),
+            "prog_fail_mask": In(p.cols),
+            "prog_row_done": In(1),
             "input_mode": Out(InputMode),
             "input_source": Out(InputSource),
             "activation": Out(Activation),
@@ -81,7 +98,12 @@ class TileRegisters(wiring.Component):
             "noise_seed": Out(32),
             "noise_sigma": Out(regs.NOISE_SIGMA_BITS),
             "mvm_count": Out(32),
-            "error": Out(8),
+            "prog_seed": Out(32, init=ProgramConfig().seed),
+            "prog_tol": Out(p.code_bits, init=ProgramConfig().tol),
+            "prog_gain": Out(8, init=ProgramConfig().pulse_gain),
+            "prog_noise": Out(8, init=ProgramConfig().noise_scale),
+            "prog_max_iter": Out(8, init=ProgramConfig().max_iter),
+            "error": Out(ERROR_BITS),
         })
 
     def elaborate(self, platform):
@@ -93,6 +115,11 @@ class TileRegisters(wiring.Component):
 
         mvm_count = self.mvm_count
         last_latency = Signal(32)
+        prog_rows = Signal(16)
+        prog_rows_converged = Signal(16)
+        with m.If(self.prog_row_done):
+            m.d.sync += [prog_rows.eq(prog_rows + 1),
+                         prog_rows_converged.eq(prog_rows_converged + self.prog_converged)]
         with m.If(self.mvm_done):
             m.d.sync += [mvm_count.eq(mvm_count + 1), last_latency.eq(self.latency)]
 
@@ -111,6 +138,7 @@ class TileRegisters(wiring.Component):
                 m.d.comb += sig.eq(addr == _reg(name))
             gain_hit = Signal(name=f"{prefix(addr)}_gain")
             offset_hit = Signal(name=f"{prefix(addr)}_offset")
+            mask_hit = Signal(name=f"{prefix(addr)}_fail_mask")
             col = Signal(range(1 << 14), name=f"{prefix(addr)}_col")
             m.d.comb += [
                 col.eq(addr[2:]),
@@ -118,16 +146,18 @@ class TileRegisters(wiring.Component):
                             & (addr < regs.GAIN_BASE + 4 * p.cols)),
                 offset_hit.eq((addr[:2] == 0) & (addr >= regs.OFFSET_BASE)
                               & (addr < regs.OFFSET_BASE + 4 * p.cols)),
+                mask_hit.eq((addr[:2] == 0) & (addr >= regs.FAIL_MASK_BASE)
+                            & (addr < regs.fail_mask_address(regs.fail_mask_words(p)))),
             ]
             mapped = Signal(name=f"{prefix(addr)}_mapped")
-            m.d.comb += mapped.eq(Cat(*hits.values(), gain_hit, offset_hit) != 0)
-            return hits, gain_hit, offset_hit, col[:col_bits], mapped
+            m.d.comb += mapped.eq(Cat(*hits.values(), gain_hit, offset_hit, mask_hit) != 0)
+            return hits, gain_hit, offset_hit, mask_hit, col[:col_bits], mapped
 
         def prefix(addr):
             return "wr" if addr.name == "awaddr_q" else "rd"
 
         # -- write channel --------------------------------------------------------------------
-        events = Signal(8)
+        events = Signal(ERROR_BITS)
         bvalid, bresp = Signal(), Signal(2)
         m.d.comb += [bus.bvalid.eq(bvalid), bus.bresp.eq(bresp)]
         with m.If(bvalid & bus.bready):
@@ -144,8 +174,9 @@ class TileRegisters(wiring.Component):
         m.d.sync += pending.eq(take)
         with m.If(take):
             m.d.sync += [awaddr.eq(bus.awaddr), wdata.eq(bus.wdata), wstrb.eq(bus.wstrb)]
-        hits, gain_hit, offset_hit, col, mapped = decode(awaddr)
-        is_ro = Cat(*(hits[r.name] for r in regs.REGISTERS.values() if r.access == "RO")) != 0
+        hits, gain_hit, offset_hit, mask_hit, col, mapped = decode(awaddr)
+        is_ro = (Cat(*(hits[r.name] for r in regs.REGISTERS.values() if r.access == "RO")) != 0) \
+            | mask_hit
         cfg_hit = (hits["CTRL"] | hits["RAMP_SHIFT"] | hits["EN_WINDOW"] | hits["NOISE_SEED"]
                    | hits["NOISE_SIGMA"] | gain_hit | offset_hit)
 
@@ -159,6 +190,12 @@ class TileRegisters(wiring.Component):
             m.d.comb += legal.eq(wdata <= p.ramp_shift_max)
         with m.Elif(hits["EN_WINDOW"]):
             m.d.comb += legal.eq((win_lo <= win_hi) & (win_hi <= win_lo + p.out_max))
+        with m.Elif(hits["PROG_TOL"]):
+            m.d.comb += legal.eq(wdata <= p.code_max)
+        with m.Elif(hits["PROG_GAIN"] | hits["PROG_MAX_ITER"]):
+            m.d.comb += legal.eq((wdata >= 1) & (wdata <= 255))
+        with m.Elif(hits["PROG_NOISE"]):
+            m.d.comb += legal.eq(wdata <= 255)
         with m.Elif(hits["NOISE_SIGMA"]):
             m.d.comb += legal.eq(wdata[regs.NOISE_SIGMA_BITS:] == 0)
         with m.Elif(gain_hit):
@@ -169,15 +206,15 @@ class TileRegisters(wiring.Component):
         with m.Else():
             m.d.comb += legal.eq(1)
 
-        error = Signal(8)
-        clear = Signal(8)
+        error = Signal(ERROR_BITS)
+        clear = Signal(ERROR_BITS)
         with m.If(pending):
             m.d.sync += [bvalid.eq(1), bresp.eq(regs.OKAY)]
             with m.If(~mapped | is_ro | (wstrb != 0xF)):
                 m.d.sync += bresp.eq(regs.SLVERR)
                 m.d.comb += events[ErrorBit.BAD_ADDRESS].eq(1)
             with m.Elif(hits["ERROR"]):
-                m.d.comb += clear.eq(wdata[:8])
+                m.d.comb += clear.eq(wdata[:ERROR_BITS])
             with m.Elif(cfg_hit & self.busy):
                 m.d.sync += bresp.eq(regs.SLVERR)
                 m.d.comb += events[ErrorBit.BUSY_WRITE].eq(1)
@@ -195,6 +232,11 @@ class TileRegisters(wiring.Component):
                     m.d.sync += self.noise_seed.eq(wdata)
                 with m.If(hits["NOISE_SIGMA"]):
                     m.d.sync += self.noise_sigma.eq(wdata)
+                for reg, port in (("PROG_SEED", self.prog_seed), ("PROG_TOL", self.prog_tol),
+                                  ("PROG_GAIN", self.prog_gain), ("PROG_NOISE", self.prog_noise),
+                                  ("PROG_MAX_ITER", self.prog_max_iter)):
+                    with m.If(hits[reg]):
+                        m.d.sync += port.eq(wdata)
                 for c in range(p.cols):
                     with m.If(gain_hit & (col == c)):
                         m.d.sync += self.gain[c].eq(wdata)
@@ -212,7 +254,7 @@ class TileRegisters(wiring.Component):
         m.d.sync += rpending.eq(bus.arvalid & bus.arready)
         with m.If(bus.arvalid & bus.arready):
             m.d.sync += araddr.eq(bus.araddr)
-        rhits, rgain_hit, roffset_hit, rcol, rmapped = decode(araddr)
+        rhits, rgain_hit, roffset_hit, rmask_hit, rcol, rmapped = decode(araddr)
         with m.If(rpending):
             m.d.sync += [rvalid.eq(1), rresp.eq(Mux(rmapped, regs.OKAY, regs.SLVERR)),
                          rdata.eq(0)]
@@ -231,6 +273,15 @@ class TileRegisters(wiring.Component):
                 "LAST_LATENCY": last_latency,
                 "NOISE_SEED": self.noise_seed,
                 "NOISE_SIGMA": self.noise_sigma,
+                "PROG_SEED": self.prog_seed,
+                "PROG_TOL": self.prog_tol,
+                "PROG_GAIN": self.prog_gain,
+                "PROG_NOISE": self.prog_noise,
+                "PROG_MAX_ITER": self.prog_max_iter,
+                "PROG_STATUS": Cat(self.prog_busy, self.prog_converged, self.prog_bad_target),
+                "PROG_ITER": Cat(self.prog_iter_msp, self.prog_iter_lsp, self.prog_iter_total),
+                "PROG_FAILS": self.prog_fail_count,
+                "PROG_ROWS": Cat(prog_rows, prog_rows_converged),
             }
             for name, value in values.items():
                 with m.If(rhits[name]):
@@ -239,6 +290,10 @@ class TileRegisters(wiring.Component):
                 m.d.sync += rdata.eq(Array(self.gain)[rcol])
             with m.If(roffset_hit):
                 m.d.sync += rdata.eq(Array(self.offset)[rcol])
+            with m.If(rmask_hit):
+                words = [self.prog_fail_mask[32 * k:32 * k + 32]
+                         for k in range(regs.fail_mask_words(p))]
+                m.d.sync += rdata.eq(Array(words)[rcol] if len(words) > 1 else words[0])
 
         m.d.sync += error.eq((error & ~clear) | events | self.events)
         m.d.comb += self.error.eq(error)

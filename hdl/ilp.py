@@ -65,12 +65,13 @@ class InputLandingPad(wiring.Component):
                 m.d.sync += active.eq(0)
 
         m.d.comb += self.lanes.window.eq(active)
-        for r in range(p.rows):
-            word = words[r]
-            negative = signed_mode & word[ib - 1]
-            magnitude = Mux(negative, (-word)[:ib], word)
-            m.d.comb += [
-                self.lanes.pulse[r].eq(active & (tick < magnitude)),
-                self.lanes.sign[r].eq(active & negative),
-            ]
+        with m.If(active):      # per-lane decode only while the window is open
+            for r in range(p.rows):
+                word = words[r]
+                negative = signed_mode & word[ib - 1]
+                magnitude = Mux(negative, (-word)[:ib], word)
+                m.d.comb += [
+                    self.lanes.pulse[r].eq(tick < magnitude),
+                    self.lanes.sign[r].eq(negative),
+                ]
         return m

@@ -4,6 +4,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from golden.spec import TileParams
+from .rng import gated
 from .types import Activation, PulseLanesSignature, any_of
 
 __all__ = ["RampConverter"]
@@ -76,14 +77,13 @@ class RampConverter(wiring.Component):
 
         durations = [Signal(ob, name=f"y_{c}") for c in range(p.cols)]
         above = [Signal(name=f"above_{c}") for c in range(p.cols)]
+        # the per-column conversion is computed only on the start cycle (gated)
         for c in range(p.cols):
-            product = Signal(signed(width), name=f"product_{c}")
-            z = Signal(signed(width + 1), name=f"z_{c}")
-            m.d.comb += [
-                product.eq(self.charge[c] * self.gain[c]),
-                z.eq(((product + half) >> shift) + self.offset[c]),
-                above[c].eq(z > hi),
-            ]
+            product = gated(m, self.start, f"product_{c}", signed(width),
+                            self.charge[c] * self.gain[c])
+            z = gated(m, self.start, f"z_{c}", signed(width + 1),
+                      ((product + half) >> shift) + self.offset[c])
+            m.d.comb += above[c].eq(self.start & (z > hi))
             with m.If(self.start):
                 m.d.sync += durations[c].eq(Mux(z < lo, 0, Mux(z > hi, hi - lo, z - lo)))
         m.d.comb += self.out_sat.eq(self.start & any_of(above))
@@ -99,5 +99,6 @@ class RampConverter(wiring.Component):
                 m.d.sync += active.eq(0)
         m.d.comb += self.lanes.window.eq(active)
         for c in range(p.cols):
-            m.d.comb += self.lanes.pulse[c].eq(active & (tick < durations[c]))
+            with m.If(active):
+                m.d.comb += self.lanes.pulse[c].eq(tick < durations[c])
         return m

@@ -17,3 +17,29 @@ def mix32(x):
 def irwin_hall(u):
     """``(sum of the four bytes of u) - 510`` (``golden.rng.irwin_hall``), in [-510, 510]."""
     return u[0:8] + u[8:16] + u[16:24] + u[24:32] - grng.IRWIN_HALL_MEAN
+
+
+def gated(m, cond, name: str, shape, value):
+    """A combinational signal that carries ``value`` while ``cond`` holds and 0 otherwise.
+
+    Verilator inlines an operator whose only reader is such a conditional assignment into its
+    ``if``, so none of the operator runs while ``cond`` is low; an operator read twice (as in
+    ``x ^ (x >> 16)``) would be hoisted out and run on every evaluation, so the per-column
+    datapaths below feed every multi-use value through one of these.
+    """
+    from amaranth.hdl import Signal
+    sig = Signal(shape, name=name)
+    with m.If(cond):
+        m.d.comb += sig.eq(value)
+    return sig
+
+
+def mix32_gated(m, cond, x, name: str):
+    """``mix32(x)`` computed only while ``cond`` holds (0 otherwise), step by step through
+    :func:`gated` signals named ``<name>_<step>``."""
+    x = gated(m, cond, f"{name}_0", 32, x[:32])
+    x = gated(m, cond, f"{name}_1", 32, x ^ (x >> 16))
+    x = gated(m, cond, f"{name}_2", 32, (x * grng.MIX32_M1)[:32])
+    x = gated(m, cond, f"{name}_3", 32, x ^ (x >> 15))
+    x = gated(m, cond, f"{name}_4", 32, (x * grng.MIX32_M2)[:32])
+    return gated(m, cond, f"{name}_5", 32, x ^ (x >> 16))

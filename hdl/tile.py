@@ -12,6 +12,7 @@ from .ramp import RampConverter
 from .olp import OutputLandingPad
 from .controller import LocalController
 from .csr import AXI4LiteSignature, TileRegisters
+from .programmer import RowProgrammer, command_layout
 
 __all__ = ["Tile"]
 
@@ -27,6 +28,10 @@ class Tile(wiring.Component):
         Output vectors, one per MVM.
     prog : In(stream.Signature(row_write_layout(params)))
         Row writes of conductance codes.
+    target : In(stream.Signature(command_layout(params)))
+        Closed-loop programming: a row index and its target weights; the row programmer
+        (program-and-verify against the behavioral PCM devices, docs/programming.md) writes
+        the resulting codes into the array, with priority over ``prog``.
     csr : In(AXI4LiteSignature())
         Configuration and status registers.
     lanes_in : In(PulseLanesSignature(params.rows))
@@ -35,6 +40,8 @@ class Tile(wiring.Component):
         The tile's output pulse window, for the mesh.
     phase : Out(Phase)
     busy : Out(1)
+    prog_busy : Out(1)
+        The row programmer is running (or its result waits for the array).
     error : Out(1)
         Some ERROR bit is set.
     """
@@ -47,11 +54,13 @@ class Tile(wiring.Component):
             "x": In(stream.Signature(input_layout(params))),
             "y": Out(stream.Signature(output_layout(params))),
             "prog": In(stream.Signature(row_write_layout(params))),
+            "target": In(stream.Signature(command_layout(params))),
             "csr": In(AXI4LiteSignature()),
             "lanes_in": In(PulseLanesSignature(params.rows)),
             "lanes_out": Out(PulseLanesSignature(params.cols)),
             "phase": Out(Phase),
             "busy": Out(1),
+            "prog_busy": Out(1),
             "error": Out(1),
         })
 
@@ -65,8 +74,41 @@ class Tile(wiring.Component):
         m.submodules.olp = olp = OutputLandingPad(p.cols, p.out_bits)
         m.submodules.controller = ctl = LocalController()
 
+        m.submodules.programmer = prg = RowProgrammer(p)
         connect(m, wiring.flipped(self.csr), regs.bus)
-        connect(m, wiring.flipped(self.prog), xbar.prog)
+        connect(m, wiring.flipped(self.target), prg.cmd)
+
+        # row writes: the programmer's results first, then the host's
+        with m.If(prg.result.valid):
+            m.d.comb += [
+                xbar.prog.payload.eq(prg.result.payload),
+                xbar.prog.valid.eq(1),
+                prg.result.ready.eq(xbar.prog.ready),
+            ]
+        with m.Else():
+            m.d.comb += [
+                xbar.prog.payload.eq(self.prog.payload),
+                xbar.prog.valid.eq(self.prog.valid),
+                self.prog.ready.eq(xbar.prog.ready),
+            ]
+        m.d.comb += [
+            prg.seed.eq(regs.prog_seed),
+            prg.tol.eq(regs.prog_tol),
+            prg.pulse_gain.eq(regs.prog_gain),
+            prg.noise_scale.eq(regs.prog_noise),
+            prg.max_iter.eq(regs.prog_max_iter),
+            regs.prog_busy.eq(prg.busy),
+            self.prog_busy.eq(prg.busy),
+            regs.prog_converged.eq(prg.converged),
+            regs.prog_bad_target.eq(prg.bad_target),
+            regs.prog_iter_msp.eq(prg.iterations_msp),
+            regs.prog_iter_lsp.eq(prg.iterations_lsp),
+            regs.prog_iter_total.eq(prg.iterations),
+            regs.prog_fail_count.eq(prg.fail_count),
+            regs.prog_fail_mask.eq(prg.fail_mask),
+            regs.prog_row_done.eq(prg.result.valid & prg.result.ready
+                                  & (prg.result.payload.row < p.rows)),
+        ]
 
         # external lanes pass a landing register: the tile sees the mesh's window one cycle
         # after it reaches the port (docs/spec.md section 7), and no per-lane logic hangs on
@@ -148,11 +190,15 @@ class Tile(wiring.Component):
             self.error.eq(regs.error != 0),
         ]
         events = regs.events
+        bad_target_prev = Signal()
+        m.d.sync += bad_target_prev.eq(prg.bad_target)
         m.d.comb += [
             events[ErrorBit.BAD_ROW].eq(xbar.bad_row),
             events[ErrorBit.CAP_SAT].eq(xbar.done & xbar.cap_sat),
             events[ErrorBit.OUT_SAT].eq(ramp.out_sat),
             events[ErrorBit.LANE_OVERRANGE].eq(xbar.overrange | olp.overrange),
             events[ErrorBit.LANE_COLLISION].eq(ctl.collision),
+            events[ErrorBit.BAD_TARGET].eq(prg.bad_target & ~bad_target_prev),
+            events[ErrorBit.PROG_FAIL].eq(prg.result.valid & prg.result.ready & ~prg.converged),
         ]
         return m

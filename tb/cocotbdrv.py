@@ -11,7 +11,7 @@ from cocotb.utils import get_sim_time
 from golden.regs import RegisterFile
 from golden.spec import TileParams
 from hdl.verilog import CLOCK_PERIOD_NS
-from .pack import pack_row_write, pack_words, unpack_words
+from .pack import pack_row_write, pack_targets, pack_words, unpack_words
 from .runner import idle_inputs, params_from_env
 
 __all__ = ["TileTB"]
@@ -46,11 +46,12 @@ class TileTB:
         self.dut.rst.value = 0
         self.regs.reset()
 
-    async def _within(self, trigger, what: str):
+    async def _within(self, trigger, what: str, cycles: int | None = None):
+        cycles = self.timeout_cycles if cycles is None else cycles
         try:
-            return await with_timeout(trigger, self.timeout_cycles * CLOCK_PERIOD_NS, "ns")
+            return await with_timeout(trigger, cycles * CLOCK_PERIOD_NS, "ns")
         except cocotb.result.SimTimeoutError:
-            raise AssertionError(f"waited {self.timeout_cycles} cycles for {what}") from None
+            raise AssertionError(f"waited {cycles} cycles for {what}") from None
 
     async def _handshake(self, ready):
         """Wait for the clock edge that completes a valid/ready transfer (valid already high)."""
@@ -130,6 +131,21 @@ class TileTB:
     async def program(self, codes) -> None:
         for row in range(self.p.rows):
             await self.program_row(row, codes[row])
+
+    async def program_targets(self, row: int, targets) -> int:
+        """Closed-loop programming of one row through the ``target`` stream; returns the
+        cycles from the command's handshake until ``prog_busy`` falls."""
+        dut = self.dut
+        dut.target__payload.value = pack_targets(self.p, row, targets)
+        dut.target__valid.value = 1
+        await self._handshake(dut.target__ready)
+        start = self.now() - 1
+        dut.target__valid.value = 0
+        await ReadOnly()
+        if dut.prog_busy.value:
+            await self._within(FallingEdge(dut.prog_busy), "prog_busy to fall",
+                               cycles=self.timeout_cycles + 4 * 600)
+        return self.now() - start
 
     # -- MVMs ---------------------------------------------------------------------------------
     async def send(self, words) -> int:

@@ -2,7 +2,7 @@
 import numpy as np
 
 from golden.spec import TileParams
-from .pack import pack_row_write, pack_words, unpack_words
+from .pack import pack_row_write, pack_targets, pack_words, unpack_words
 
 __all__ = ["SimTileDriver", "run_sim"]
 
@@ -68,6 +68,20 @@ class SimTileDriver:
         await ctx.tick()
         ctx.set(dut.y.ready, 0)
         return y, latency
+
+    async def program_targets(self, row: int, targets) -> int:
+        """Closed-loop programming of one row; cycles from the handshake until ``prog_busy``
+        falls."""
+        ctx, dut = self.ctx, self.dut
+        ctx.set(dut.target.payload.as_value(), pack_targets(self.p, row, targets))
+        ctx.set(dut.target.valid, 1)
+        await ctx.tick().until(dut.target.ready)
+        ctx.set(dut.target.valid, 0)
+        cycles = 1
+        while ctx.get(dut.prog_busy):
+            await ctx.tick()
+            cycles += 1
+        return cycles
 
 
 def run_sim(params: TileParams, testbench, vcd: str | None = None):

@@ -313,3 +313,107 @@ async def illegal_configuration(dut):
         assert error == 1 << ErrorBit.BAD_ROW, hex(error)
         y, _ = await tb.mvm(x)
         assert_equal_arrays(reference, y, "MVM after an out-of-range row write")
+
+
+def _program_configs(rng, p):
+    """Programming configurations: the reset values, random legal ones, and a harsh one
+    (no tolerance, strong noise, one or two pulses) that leaves failed weights."""
+    from golden.program import ProgramConfig
+    yield ProgramConfig()
+    while True:
+        if rng.random() < 0.25:
+            yield ProgramConfig(seed=int(rng.integers(0, 1 << 32)), tol=0,
+                                pulse_gain=int(rng.integers(1, 256)), noise_scale=255,
+                                max_iter=int(rng.integers(1, 3)))
+        else:
+            yield ProgramConfig(seed=int(rng.integers(0, 1 << 32)),
+                                tol=int(rng.integers(0, min(p.code_max, 4) + 1)),
+                                pulse_gain=int(rng.integers(64, 256)),
+                                noise_scale=int(rng.integers(0, 64)),
+                                max_iter=int(rng.integers(1, 64)))
+
+
+async def _check_program_status(tb, what: str):
+    """Every programming status register and fail-mask word against the register model."""
+    from golden.regs import fail_mask_address, fail_mask_words
+    p = tb.p
+    addresses = [(REGISTERS[name].address, name) for name in
+                 ("PROG_STATUS", "PROG_ITER", "PROG_FAILS", "PROG_ROWS", "ERROR")]
+    addresses += [(fail_mask_address(k), f"PROG_FAIL_MASK[{k}]")
+                  for k in range(fail_mask_words(p))]
+    for address, name in addresses:
+        got, resp = await tb.csr_read(address)
+        expected, _ = tb.regs.read(address)
+        assert resp == OKAY and got == expected, \
+            f"{what}: {name} reads {got:#x}, expected {expected:#x}"
+
+
+@cocotb.test()
+async def closed_loop_programming(dut):
+    """Rows programmed through the ``target`` stream by program-and-verify against the
+    behavioral PCM devices: cycles, every status register and fail-mask word after each row,
+    bad targets and bad rows (nothing written), then MVMs on the programmed codes, all against
+    ``golden.program`` and the golden tile. ``TEST_PROG_ROWS`` limits the rows programmed."""
+    from golden.program import ProgramConfig
+    seed = _seed()
+    rng = np.random.default_rng(seed)
+    tb, golden = await _start(dut, seed=seed)
+    p = tb.p
+    count = min(p.rows, int(os.environ.get("TEST_PROG_ROWS", str(p.rows))))
+    configs = _program_configs(rng, p)
+    wmax = p.weight_max
+    failed = 0
+    for k, row in enumerate(rng.permutation(p.rows)[:count]):
+        cfg = next(configs)
+        for address, data in tb.regs.load_program(cfg):
+            assert await tb.csr_write(address, data) == OKAY
+        kind = k % 4
+        if kind == 0:
+            targets = rng.integers(-wmax, wmax + 1, size=p.cols)
+        elif kind == 1:     # extremes and zero
+            targets = rng.choice([-wmax, 0, wmax], size=p.cols)
+        else:               # typical trained weights: mostly small
+            targets = np.clip(np.round(rng.normal(0, wmax / 6, size=p.cols)), -wmax, wmax)
+        targets = targets.astype(np.int64)
+        expected = golden.program_targets(int(row), targets, cfg)
+        cycles = await tb.program_targets(int(row), targets)
+        assert cycles == expected.cycles + 1, \
+            f"row {row}: programming took {cycles} cycles, golden {expected.cycles} + 1"
+        tb.regs.programmed(expected)
+        failed += expected.fail_count
+        await _check_program_status(tb, f"row {row} ({cfg}), seed {seed}")
+
+    # an illegal target: nothing is programmed, BAD_TARGET
+    before = golden.codes
+    bad = rng.integers(-wmax, wmax + 1, size=p.cols)
+    from .pack import target_bits
+    top = 1 << (target_bits(p) - 1)     # the field holds [-top, top - 1]
+    bad[int(rng.integers(0, p.cols))] = rng.choice([v for v in (-wmax - 1, wmax + 1)
+                                                    if -top <= v < top])
+    await tb.program_targets(0, bad)
+    tb.regs.programmed(None)
+    await _check_program_status(tb, f"bad target, seed {seed}")
+    # a row index beyond the array: programmed (with a tolerance that cannot fail), then
+    # dropped by the array with BAD_ROW
+    for address, data in tb.regs.load_program(ProgramConfig(tol=p.code_max, noise_scale=0)):
+        assert await tb.csr_write(address, data) == OKAY
+    await tb.program_targets(p.rows, rng.integers(-wmax, wmax + 1, size=p.cols))
+    got, _ = await tb.csr_read(ERROR)
+    assert got >> ErrorBit.BAD_ROW & 1, f"no BAD_ROW after a row index {p.rows}: {got:#x}"
+    assert got >> ErrorBit.BAD_TARGET & 1 and (got >> ErrorBit.PROG_FAIL & 1) == (failed > 0)
+    assert await tb.csr_write(ERROR, got) == OKAY
+    tb.regs.error = 0
+    assert np.array_equal(before, golden.codes)
+
+    # the programmed codes, seen through MVMs
+    mode = InputMode.SIGNED
+    xs = random_inputs(rng, p, mode, 8)
+    cfg = TileConfig(input_mode=mode, activation=Activation.IDENTITY,
+                     ramp_shift=fitted_ramp_shift(golden, xs, mode))
+    await tb.configure(cfg)
+    expected = golden.run(xs, cfg)
+    for i, x in enumerate(xs):
+        y, _ = await tb.mvm(x)
+        assert_equal_arrays(expected.y[i], y, f"MVM {i} on closed-loop programmed rows", seed)
+    cocotb.log.info(f"{count} rows programmed closed-loop, {failed} failed weights, "
+                    f"0 mismatches")

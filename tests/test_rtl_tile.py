@@ -31,6 +31,7 @@ def run(name, params, simulator, testcase, seed, **env):
 
 SIMULATORS = ["verilator", "icarus"]
 DIRECTED = ["directed_corners", "rounding_ties", "phase_timing", "reset_mid_mvm",
+            "closed_loop_programming",
             "illegal_configuration"]
 
 
@@ -51,6 +52,8 @@ def test_random_volume(name, simulator, seed):
 
 @pytest.mark.fullsize
 def test_full_size_verilator(seed):
-    """The chip's 512 x 512 tile: >= 100 random MVMs and the phase timing, in Verilator."""
+    """The chip's 512 x 512 tile: >= 100 random MVMs, the phase timing and closed-loop
+    programming of two rows (status registers, cycles, then MVMs), in Verilator."""
     count = int(os.environ.get("FULL_MVMS", "120"))
-    run("full", FULL, "verilator", ["random_mvms", "phase_timing"], seed, TEST_MVMS=count)
+    run("full", FULL, "verilator", ["random_mvms", "phase_timing", "closed_loop_programming"],
+        seed, TEST_MVMS=count, TEST_PROG_ROWS=int(os.environ.get("FULL_PROG_ROWS", "2")))

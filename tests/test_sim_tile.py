@@ -63,3 +63,49 @@ def test_random_mvms_every_mode(params, seed):
                 assert data == latency
 
     run_sim(params, tb)
+
+
+@pytest.mark.parametrize("params", PARAM_SETS, ids=lambda p: f"{p.rows}x{p.cols}d{p.devices_per_weight}")
+def test_closed_loop_programming(params, seed):
+    """Every row programmed through the target stream (random legal configurations, noise
+    on): cycles, PROG_* status and fail masks per row, then MVMs on the programmed codes."""
+    from golden.program import ProgramConfig
+    from golden.regs import fail_mask_address, fail_mask_words
+    rng = np.random.default_rng(seed)
+    golden = GoldenTile(params)
+    wmax = params.weight_max
+    jobs = []
+    for row in range(params.rows):
+        cfg = ProgramConfig(seed=int(rng.integers(0, 1 << 32)),
+                            tol=int(rng.integers(0, min(params.code_max, 2) + 1)),
+                            pulse_gain=int(rng.integers(1, 256)),
+                            noise_scale=int(rng.integers(0, 256)),
+                            max_iter=int(rng.integers(1, 20)))
+        jobs.append((row, cfg, rng.integers(-wmax, wmax + 1, size=params.cols)))
+    xs = random_inputs(rng, params, InputMode.SIGNED, 4)
+    mvm_cfg = TileConfig(input_mode=InputMode.SIGNED, activation=Activation.IDENTITY)
+
+    async def tb(drv, ctx, dut):
+        regfile = RegisterFile(params)
+        names = ["PROG_STATUS", "PROG_ITER", "PROG_FAILS", "PROG_ROWS", "ERROR"]
+        addresses = [REGISTERS[n].address for n in names] + \
+            [fail_mask_address(k) for k in range(fail_mask_words(params))]
+        for row, cfg, targets in jobs:
+            for address, data in regfile.load_program(cfg):
+                assert await drv.csr_write(address, data) == OKAY
+            expected = golden.program_targets(row, targets, cfg)
+            cycles = await drv.program_targets(row, targets)
+            assert cycles == expected.cycles + 1, (row, cycles, expected.cycles)
+            regfile.programmed(expected)
+            for address in addresses:
+                got, _ = await drv.csr_read(address)
+                want, _ = regfile.read(address)
+                assert got == want, f"row {row} {cfg}: register {address:#x} reads {got:#x}, " \
+                                    f"expected {want:#x} (seed {seed})"
+        await configure(drv, regfile, mvm_cfg)
+        expected = golden.run(xs, mvm_cfg)
+        for i, x in enumerate(xs):
+            y, _ = await drv.mvm(x)
+            assert_equal_arrays(expected.y[i], y, f"MVM {i} after closed-loop programming", seed)
+
+    run_sim(params, tb)

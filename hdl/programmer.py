@@ -1,0 +1,328 @@
+"""Closed-loop row programmer: program-and-verify of one row of PCM conductances.
+
+Bit-exact against ``golden.program`` (docs/programming.md). Behavioral, not a synthesis target:
+the per-column registers stand for the devices of the row being programmed (the analog array),
+their response to a pulse is the contract's deterministic pulse model with counter-based noise.
+"""
+from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, enum, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from golden import program as gprog
+from golden.spec import TileParams
+from .types import any_of, cell_layout, row_write_layout
+
+__all__ = ["ProgPhase", "RowProgrammer", "command_layout", "target_bits", "mix32"]
+
+
+class ProgPhase(enum.Enum, shape=3):
+    IDLE = int(gprog.ProgPhase.IDLE)
+    RESET = int(gprog.ProgPhase.RESET)
+    MSP = int(gprog.ProgPhase.MSP)
+    REMAINDER = int(gprog.ProgPhase.REMAINDER)
+    LSP = int(gprog.ProgPhase.LSP)
+    EVALUATE = int(gprog.ProgPhase.EVALUATE)
+    RESULT = int(gprog.ProgPhase.RESULT)
+
+
+def target_bits(p: TileParams) -> int:
+    """Width of a signed target weight: holds +-weight_max (and some illegal values)."""
+    return p.weight_max.bit_length() + 1
+
+
+def command_layout(p: TileParams) -> data.StructLayout:
+    """Payload of the ``cmd`` stream: the row index (noise key only) and one signed target
+    weight per column."""
+    return data.StructLayout({
+        "row": unsigned(16),
+        "targets": data.ArrayLayout(signed(target_bits(p)), p.cols),
+    })
+
+
+def mix32(x):
+    """lowbias32 of a 32-bit value (``golden.program.mix32``)."""
+    x = x[:32]
+    x = x ^ (x >> 16)
+    x = (x * gprog.MIX32_M1)[:32]
+    x = x ^ (x >> 15)
+    x = (x * gprog.MIX32_M2)[:32]
+    return x ^ (x >> 16)
+
+
+def _popcount(bits):
+    """Sum of 1-bit values as a balanced adder tree."""
+    terms = [b.as_unsigned() if hasattr(b, "as_unsigned") else b for b in bits]
+    while len(terms) > 1:
+        terms = [terms[i] + terms[i + 1] if i + 1 < len(terms) else terms[i]
+                 for i in range(0, len(terms), 2)]
+    return terms[0]
+
+
+class RowProgrammer(wiring.Component):
+    """Programs one row of unit cells to target weights by program-and-verify.
+
+    A command is accepted in ``IDLE`` (``cmd.ready``); the configuration inputs are sampled on
+    the same cycle. Then, one cycle each: ``RESET`` (targets checked; every device of the row
+    set to 0), the ``MSP`` iterations, ``REMAINDER`` (4-PCM: LSP targets from the programmed
+    G+/G-), the ``LSP`` iterations (4-PCM), ``EVALUATE`` (weights, fail mask and count), then
+    ``RESULT`` holds ``result.valid`` until accepted. A command with some |target| >
+    weight_max leaves ``RESET`` for ``IDLE`` with ``bad_target`` set and changes nothing else.
+    ``rst`` returns the sequence to ``IDLE`` and clears the status; the device codes have no
+    reset (PCM is non-volatile; a pulse issued on the reset cycle still lands).
+
+    Members
+    -------
+    cmd : In(stream.Signature(command_layout(params)))
+        Row index and targets.
+    seed, tol, pulse_gain, noise_scale, max_iter : In
+        Configuration (docs/programming.md), sampled on the ``cmd`` handshake.
+    result : Out(stream.Signature(row_write_layout(params)))
+        The row index and the row's final codes, in the crossbar's ``prog`` layout.
+    busy : Out(1)
+        Not ``IDLE`` (a run in progress, or its result not yet accepted).
+    phase : Out(ProgPhase), iteration : Out(8)
+        Current state and pulse iterations done in the current (or last) phase.
+    codes : Out(cell_layout(params)).array(cols)
+        The devices' current codes (one port per column; no wide vector).
+    iterations_msp, iterations_lsp, iterations, fail_mask, fail_count, converged : Out
+        Status of the last completed run, updated when its ``result.valid`` rises.
+        ``fail_mask`` bit c: column c's |w - t| exceeds the weight tolerance.
+    bad_target : Out(1)
+        The last command had an illegal target (set after its check, cleared by the next
+        accepted command).
+    """
+
+    def __init__(self, params: TileParams):
+        if not isinstance(params, TileParams):
+            raise TypeError(f"params must be a TileParams, not {params!r}")
+        self.params = params
+        p = params
+        super().__init__({
+            "cmd": In(stream.Signature(command_layout(p))),
+            "seed": In(32),
+            "tol": In(p.code_bits),
+            "pulse_gain": In(8),
+            "noise_scale": In(8),
+            "max_iter": In(8),
+            "result": Out(stream.Signature(row_write_layout(p))),
+            "busy": Out(1),
+            "phase": Out(ProgPhase),
+            "iteration": Out(8),
+            "codes": Out(cell_layout(p)).array(p.cols),
+            "iterations_msp": Out(8),
+            "iterations_lsp": Out(8),
+            "iterations": Out(9),
+            "fail_mask": Out(p.cols),
+            "fail_count": Out(range(p.cols + 1)),
+            "converged": Out(1),
+            "bad_target": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        p = self.params
+        cb, cm, F = p.code_bits, p.code_max, p.f_factor
+        four = p.devices_per_weight == 4
+        tw = target_bits(p)
+
+        def gated(cond, name, shape, value):
+            """A comb signal that carries ``value`` while ``cond`` holds, else 0.
+
+            The per-column datapath is built from these: Verilator inlines an operator whose
+            only reader is such a conditional assignment into its ``if``, so none of it runs
+            while ``cond`` is low. (An operator read twice, e.g. ``x ^ (x >> 16)``, would be
+            hoisted out and run every cycle; its operand is therefore always one of these.)"""
+            sig = Signal(shape, name=name)
+            with m.If(cond):
+                m.d.comb += sig.eq(value)
+            return sig
+
+        # -- registers of the run --------------------------------------------------------------
+        state = Signal(ProgPhase)
+        row = Signal(16)
+        seed = Signal(32)
+        tol = Signal(cb)
+        gain = Signal(8)
+        noise_scale = Signal(8)
+        max_iter = Signal(8)
+        it = Signal(8)                  # pulse iterations of the current phase
+        it_msp = Signal(8)
+        targets = Signal(data.ArrayLayout(signed(tw), p.cols), reset_less=True)
+        m.d.comb += [self.phase.eq(state), self.iteration.eq(it),
+                     self.busy.eq(state != ProgPhase.IDLE)]
+
+        in_phase = Signal()
+        lsp = Signal()
+        starting = Signal()             # RESET or REMAINDER: a pair's targets are computed
+        evaluating = Signal()
+        m.d.comb += [
+            in_phase.eq((state == ProgPhase.MSP) | (state == ProgPhase.LSP)),
+            lsp.eq(state == ProgPhase.LSP),
+            starting.eq((state == ProgPhase.RESET) | (state == ProgPhase.REMAINDER)),
+            evaluating.eq(state == ProgPhase.EVALUATE),
+        ]
+
+        # -- noise keys of the current iteration (shared by every column) -------------------
+        keys = []
+        for device in (0, 1):
+            word = Signal(32, name=f"key_word_{device}")
+            key = Signal(32, name=f"key_{device}")
+            m.d.comb += [
+                word.eq((row << gprog.ROW_SHIFT) | (lsp << gprog.PAIR_SHIFT)
+                        | (device << gprog.DEVICE_SHIFT) | (it << gprog.ITER_SHIFT)),
+                key.eq(mix32(seed ^ mix32(word))),
+            ]
+            keys.append(key)
+
+        # -- fixed-point constants (docs/programming.md section 4) ----------------------------
+        # noise = round_half_up(N * sns / 2^SH), N = S - 510, sns = sigma_q[bin] * noise_scale,
+        # is computed without signed arithmetic: with B = 2^(code_bits + 2) (a bound of |noise|
+        # plus margin) and base = B * 2^SH + 2^(SH-1) - 510 * sns >= 0 (a register per column),
+        # (S * sns + base) >> SH = noise + B.
+        table = gprog.sigma_table(p).tolist()
+        sigma_bits = max(table).bit_length()
+        scaled_bits = sigma_bits + 8
+        shift = gprog.noise_shift(p)
+        # noise + B = (N * sns + K) >> SH with K = B * 2^SH + 2^(SH-1): B = 2^(code_bits + 2)
+        # bounds |noise| + code_max, so the sum is never negative and the shift is a slice
+        bias = 1 << (cb + 2)
+        offset = (bias << shift) + (1 << (shift - 1))
+        noise_max = (510 * max(table) * 255 >> shift) + 1
+        assert cm + noise_max <= bias             # g + noise + B - step >= 0
+        assert bias + noise_max + 2 * cm < 1 << (cb + 4)     # the biased total fits
+        bin_shift = cb - (len(table).bit_length() - 1)
+        columns = gprog.column_constants(p.cols).tolist()
+        tol_w = Signal(cb + 5)
+        m.d.comb += tol_w.eq(tol * (F + 1) + max(0, F // 2 - cm) if four else tol)
+        layout = cell_layout(p)
+        at = {name: layout[name].offset for name in p.cell_fields}
+        work_layout = data.StructLayout({"neg": 1, "mag": cb, "sns": scaled_bits})
+
+        not_converged, bad, fails, cells = [], [], [], []
+        for c in range(p.cols):
+            # Per-column registers are reset-less: the devices' codes are non-volatile (a reset
+            # does not change a PCM device) and the others are written before every use. A
+            # register with a reset would make Verilator evaluate its next-state logic on
+            # every change of the rst input as well (a second copy of the per-column logic).
+            cell = Signal(layout, name=f"cell_{c}", reset_less=True)   # the devices' codes
+            m.d.comb += self.codes[c].eq(cell)
+            cells.append(cell)
+            t = targets[c]
+            # the pair's active device (neg: the minus one), its target and noise scale
+            work = Signal(work_layout, name=f"work_{c}", reset_less=True)
+
+            # -- a pair's targets (RESET: MSP from t; REMAINDER: LSP from t - F (gp - gm)) ----
+            msp_weight = cell.gp - cell.gm if F == 1 else F * (cell.gp - cell.gm)
+            if four:
+                source = gated(starting, f"src_{c}", signed(tw + 5),
+                               Mux(state == ProgPhase.REMAINDER, t - msp_weight, t))
+            else:
+                source = t
+            absolute = gated(starting, f"abs_{c}", tw + 4, Mux(source < 0, -source, source))
+            if four and F > 1:
+                mag_raw = Mux(state == ProgPhase.RESET, (absolute + F // 2) // F, absolute)
+            else:
+                mag_raw = absolute
+            target = gated(starting, f"target_{c}", cb, Mux(mag_raw > cm, cm, mag_raw[:cb]))
+            bad.append(gated(starting, f"bad_{c}", 1, absolute > p.weight_max))
+            sigma = Signal(sigma_bits, name=f"sigma_{c}")
+            with m.If(starting):
+                with m.Switch(target[bin_shift:]):       # a constant table
+                    for b, q in enumerate(table):
+                        with m.Case(b):
+                            m.d.comb += sigma.eq(q)
+                m.d.sync += work.eq(Cat(source < 0, target, sigma * noise_scale))
+
+            # -- one iteration: verify, and pulse the active device unless converged ---------
+            # the other device of the pair is 0 (never pulsed), so the active code is an OR
+            if four:
+                g = gated(in_phase, f"g_{c}", cb, Mux(lsp, cell.lp | cell.lm, cell.gp | cell.gm))
+            else:
+                g = gated(in_phase, f"g_{c}", cb, cell.gp | cell.gm)
+            over = gated(in_phase, f"over_{c}", 1, work.mag > g + tol)       # err > tol
+            under = gated(in_phase, f"under_{c}", 1, g > work.mag + tol)     # err < -tol
+            nc = gated(in_phase, f"nc_{c}", 1, over | under)
+            not_converged.append(nc)
+            x = gated(nc, f"x0_{c}", 32,
+                      (Mux(work.neg, keys[1], keys[0]) + columns[c])[:32])
+            x = gated(nc, f"x2_{c}", 32, ((x ^ (x >> 16)) * gprog.MIX32_M1)[:32])
+            x = gated(nc, f"x4_{c}", 32, ((x ^ (x >> 15)) * gprog.MIX32_M2)[:32])
+            u = gated(nc, f"u_{c}", 32, x ^ (x >> 16))
+            # step = round_half_up(err * gain / 256) = +-((|err| gain + 128 - [err < 0]) >> 8)
+            a = Mux(under, g - work.mag, work.mag - g)[:cb]
+            step = ((a * gain + (1 << (gprog.GAIN_SHIFT - 1)) - under)
+                    >> gprog.GAIN_SHIFT)[:cb]
+            n = u[0:8] + u[8:16] + u[16:24] + u[24:32] - gprog.IRWIN_HALL_MEAN
+            noise_b = (n * work.sns + offset)[shift:shift + cb + 4]           # noise + B
+            total = gated(nc, f"total_{c}", cb + 4,
+                          (g + noise_b + Mux(under, -step, step))[:cb + 4])
+            value = gated(nc, f"value_{c}", cb,
+                          Mux(total < bias, 0, Mux(total > bias + cm, cm, total[:cb])))
+            placed = Mux(work.neg, value << at["gm"], value << at["gp"])
+            if four:
+                lsp_placed = Mux(work.neg, value << at["lm"], value << at["lp"])
+                placed = Mux(lsp, cell.as_value()[:2 * cb] | lsp_placed, placed)
+            with m.If(nc):
+                m.d.sync += cell.eq(placed)
+
+            # -- the weight and its verdict ---------------------------------------------------
+            w = msp_weight + (cell.lp - cell.lm) if four else msp_weight
+            e = gated(evaluating, f"error_{c}", signed(tw + 2), w - t)
+            fails.append(gated(evaluating, f"fail_{c}", 1, (e > tol_w) | (e < -tol_w)))
+
+        # the reductions over the columns, each evaluated only in the state that reads it
+        some_not_converged = gated(in_phase, "some_not_converged", 1, any_of(not_converged))
+        all_converged = Signal()
+        m.d.comb += all_converged.eq(~some_not_converged)
+        some_bad = gated(state == ProgPhase.RESET, "some_bad", 1, any_of(bad))
+        count = gated(evaluating, "count", range(p.cols + 1), _popcount(fails))
+
+        # -- the sequence ------------------------------------------------------------------------
+        m.d.comb += self.cmd.ready.eq(state == ProgPhase.IDLE)
+        m.d.comb += self.result.valid.eq(state == ProgPhase.RESULT)
+        with m.Switch(state):
+            with m.Case(ProgPhase.IDLE):
+                with m.If(self.cmd.valid):
+                    m.d.sync += [
+                        row.eq(self.cmd.payload.row), seed.eq(self.seed), tol.eq(self.tol),
+                        gain.eq(self.pulse_gain), noise_scale.eq(self.noise_scale),
+                        max_iter.eq(self.max_iter), self.bad_target.eq(0),
+                        targets.eq(self.cmd.payload.targets), state.eq(ProgPhase.RESET),
+                    ]
+
+            with m.Case(ProgPhase.RESET):
+                with m.If(some_bad):
+                    m.d.sync += [self.bad_target.eq(1), state.eq(ProgPhase.IDLE)]
+                with m.Else():
+                    m.d.sync += [it.eq(0), state.eq(ProgPhase.MSP)]
+                    m.d.sync += [cell.eq(0) for cell in cells]
+
+            with m.Case(ProgPhase.MSP, ProgPhase.LSP):
+                with m.If(~all_converged):
+                    m.d.sync += it.eq(it + 1)
+                with m.If(all_converged | (it + 1 >= max_iter)):
+                    with m.If((state == ProgPhase.MSP) & four):
+                        m.d.sync += state.eq(ProgPhase.REMAINDER)
+                    with m.Else():
+                        m.d.sync += state.eq(ProgPhase.EVALUATE)
+
+            if four:
+                with m.Case(ProgPhase.REMAINDER):
+                    m.d.sync += [it_msp.eq(it), it.eq(0), state.eq(ProgPhase.LSP)]
+
+            with m.Case(ProgPhase.EVALUATE):
+                if four:
+                    m.d.sync += [self.iterations_msp.eq(it_msp), self.iterations_lsp.eq(it),
+                                 self.iterations.eq(it_msp + it)]
+                else:
+                    m.d.sync += [self.iterations_msp.eq(it), self.iterations_lsp.eq(0),
+                                 self.iterations.eq(it)]
+                m.d.sync += [self.fail_count.eq(count), self.converged.eq(count == 0),
+                             self.result.payload.row.eq(row), state.eq(ProgPhase.RESULT),
+                             self.fail_mask.eq(Cat(*fails)),
+                             self.result.payload.codes.eq(Cat(*cells))]
+
+            with m.Case(ProgPhase.RESULT):
+                with m.If(self.result.ready):
+                    m.d.sync += state.eq(ProgPhase.IDLE)
+        return m
