@@ -69,6 +69,11 @@ bench: setup
 waves: setup
 	$(PY) -m tb.waves $(WAVES_SIZE_ARGS)
 
+# closed-loop programming of a 512 x 512 tile (golden.program, bit-exact with the RTL programmer):
+# mean weight error, analog yield, iterations and cycles at the default PROG_* registers
+program: setup
+	$(PY) -m golden.program --rows $(ROWS) --cols $(COLS) --seed 1
+
 # drift of a programmed 512 x 512 tile at 1 hour / 1 day / 1 year, with and without compensation:
 # build/drift/{table.md,drift.json,drift.png}
 drift: setup
