@@ -4,7 +4,7 @@ Every MVM adds to each column's raw charge, before the capacitor clamps it, a no
 from a counter-based generator, so the RTL and this model draw the same numbers:
 
     key    = mix32(NOISE_SEED ^ mix32(n))             n = MVM_COUNT of the MVM (mod 2^32)
-    u[c]   = mix32(key ^ (c * 0x9E3779B9 mod 2^32))   one 32-bit word per column
+    u[c]   = mix32(key + c * 0x9E3779B9)               one 32-bit word per column (mod 2^32)
     N[c]   = (sum of the four bytes of u[c]) - 510    Irwin-Hall, in [-510, 510], sd ~147.8
     noise  = floor(N[c] * NOISE_SIGMA / 2^8)          charge units, arithmetic shift
 
@@ -66,5 +66,5 @@ def read_noise(seed: int, sigma: int, index, cols: int) -> np.ndarray:
     if isinstance(cols, bool) or not isinstance(cols, (int, np.integer)) or cols < 1:
         raise ValueError(f"cols must be a positive integer, not {cols!r}")
     keys = noise_keys(seed, index)
-    u = mix32(keys[..., None] ^ column_constants(cols))
+    u = mix32(keys[..., None] + column_constants(cols))     # uint32: wraps modulo 2^32
     return (irwin_hall(u) * int(sigma)) >> NOISE_SHIFT

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import enum
-import math
 import sys
 import time
 from dataclasses import dataclass, field
@@ -37,6 +36,8 @@ import numpy as np
 from .crossbar import _weights_of
 from .fixed import round_shift
 from .ilp import _index
+from .rng import (COLUMN_MULTIPLIER, IRWIN_HALL_MEAN, IRWIN_HALL_SD, MASK32, MIX32_M1,
+                  MIX32_M2, column_constants, column_hash, irwin_hall, mix32)
 from .spec import TileParams, _check_int
 
 __all__ = [
@@ -52,12 +53,6 @@ __all__ = [
 
 # -- constants of the contract ------------------------------------------------------------------
 
-MIX32_M1 = 0x7FEB352D           #: first multiplier of lowbias32
-MIX32_M2 = 0x846CA68B           #: second multiplier of lowbias32
-COLUMN_MULTIPLIER = 0x9E3779B9  #: golden-ratio constant that spreads column indices
-MASK32 = 0xFFFFFFFF
-IRWIN_HALL_MEAN = 510           #: mean of the sum of four uniform bytes
-IRWIN_HALL_SD = math.sqrt(4 * (256 ** 2 - 1) / 12)     #: about 147.80
 SIGMA_BINS_MAX = 16             #: bins of the sigma table (fewer when code_max + 1 < 16)
 NOISE_SCALE_ONE = 16            #: noise_scale 16 = 1.0 x the model's sigma
 NOISE_SCALE_BITS = 4            #: log2(NOISE_SCALE_ONE)
@@ -113,29 +108,6 @@ class ProgramConfig:
 
 # -- the counter-based generator ----------------------------------------------------------------
 
-def mix32(x):
-    """lowbias32: ``x ^= x >> 16; x *= 0x7feb352d; x ^= x >> 15; x *= 0x846ca68b; x ^= x >> 16``
-    (mod 2^32). ``x`` is a Python int (returns an int) or an integer array (returns uint32)."""
-    if isinstance(x, (int, np.integer)) and not isinstance(x, bool):
-        x = int(x) & MASK32
-        x ^= x >> 16
-        x = (x * MIX32_M1) & MASK32
-        x ^= x >> 15
-        x = (x * MIX32_M2) & MASK32
-        x ^= x >> 16
-        return x
-    a = np.asarray(x)
-    if a.dtype.kind not in "iu":
-        raise TypeError(f"mix32 needs integers, not dtype {a.dtype}")
-    a = (a.astype(np.int64) & MASK32).astype(np.uint32) if a.dtype != np.uint32 else a.copy()
-    a ^= a >> np.uint32(16)
-    a *= np.uint32(MIX32_M1)            # uint32 arrays wrap modulo 2^32
-    a ^= a >> np.uint32(15)
-    a *= np.uint32(MIX32_M2)
-    a ^= a >> np.uint32(16)
-    return a
-
-
 def key_word(row, pair: int, device, iteration: int):
     """``(row << 12) | (pair << 10) | (device << 8) | iteration``: the fields never overlap for
     16-bit rows, pair and device in {0, 1} and iterations < 256."""
@@ -150,26 +122,6 @@ def noise_key(seed: int, row, pair: int, device, iteration: int):
     if word.ndim == 0:
         return mix32(seed ^ mix32(int(word)))
     return mix32(np.uint32(seed) ^ mix32(word))
-
-
-def column_constants(cols: int) -> np.ndarray:
-    """``(c * 0x9E3779B9) mod 2^32`` for every column c (uint32)."""
-    return ((np.arange(cols, dtype=np.uint64) * np.uint64(COLUMN_MULTIPLIER))
-            & np.uint64(MASK32)).astype(np.uint32)
-
-
-def column_hash(key, cols: int) -> np.ndarray:
-    """``u[c] = mix32(key + column_constants[c])`` (mod 2^32) for one key (uint32, shape
-    (cols,))."""
-    return mix32(np.uint32(key) + column_constants(cols))
-
-
-def irwin_hall(u) -> np.ndarray:
-    """``N = (sum of the four bytes of u) - 510``, in [-510, 510] (int64); approximately normal
-    with standard deviation ``IRWIN_HALL_SD`` (about 147.8)."""
-    u = np.asarray(u).astype(np.int64)
-    return ((u & 255) + ((u >> 8) & 255) + ((u >> 16) & 255) + ((u >> 24) & 255)
-            - IRWIN_HALL_MEAN)
 
 
 # -- the state-dependent sigma table ------------------------------------------------------------

@@ -6,7 +6,9 @@ both implement, seeded by a CSR; a Gaussian by a documented approximation").
 
 - ``mix32`` (lowbias32, C. Wellons' hash prospector): ``x ^= x >> 16; x *= 0x7feb352d;
   x ^= x >> 15; x *= 0x846ca68b; x ^= x >> 16``, all modulo 2^32.
-- one word per column: ``u[c] = mix32(key ^ (c * 0x9E3779B9 mod 2^32))``.
+- one word per column: ``u[c] = mix32(key + c * 0x9E3779B9)``, all modulo 2^32 (an addition,
+  not an XOR: in Verilator an XOR with a different constant per column turned into bit-level
+  operations per column).
 - ``irwin_hall(u)``: the sum of the four bytes of ``u`` minus 510, in [-510, 510], mean 0,
   standard deviation ``sqrt(4 (256^2 - 1) / 12)`` = 147.80 (a sum of four uniforms: close to
   normal within +-3.4 sd, with no tails beyond).
@@ -58,8 +60,9 @@ def column_constants(cols: int) -> np.ndarray:
 
 
 def column_hash(key, cols: int) -> np.ndarray:
-    """``u[c] = mix32(key ^ column_constants[c])`` for one key (uint32, shape (cols,))."""
-    return mix32(np.uint32(key) ^ column_constants(cols))
+    """``u[c] = mix32(key + column_constants[c])`` (mod 2^32) for one key (uint32, shape
+    (cols,))."""
+    return mix32(np.uint32(key) + column_constants(cols))
 
 
 def irwin_hall(u) -> np.ndarray:

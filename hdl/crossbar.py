@@ -119,7 +119,7 @@ class Crossbar(wiring.Component):
         noise = []
         constants = grng.column_constants(p.cols)
         for c in range(p.cols):
-            u = mix32_gated(m, closing, key ^ int(constants[c]), f"noise_u_{c}")
+            u = mix32_gated(m, closing, key + int(constants[c]), f"noise_u_{c}")
             n = gated(m, closing, f"noise_n_{c}", signed(11), irwin_hall(u))
             noise.append((n * self.noise_sigma) >> gnoise.NOISE_SHIFT)
 

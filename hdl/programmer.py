@@ -10,9 +10,10 @@ from amaranth.lib.wiring import In, Out
 
 from golden import program as gprog
 from golden.spec import TileParams
+from .rng import mix32
 from .types import any_of, cell_layout, row_write_layout
 
-__all__ = ["ProgPhase", "RowProgrammer", "command_layout", "target_bits", "mix32"]
+__all__ = ["ProgPhase", "RowProgrammer", "command_layout", "target_bits"]
 
 
 class ProgPhase(enum.Enum, shape=3):
@@ -37,16 +38,6 @@ def command_layout(p: TileParams) -> data.StructLayout:
         "row": unsigned(16),
         "targets": data.ArrayLayout(signed(target_bits(p)), p.cols),
     })
-
-
-def mix32(x):
-    """lowbias32 of a 32-bit value (``golden.program.mix32``)."""
-    x = x[:32]
-    x = x ^ (x >> 16)
-    x = (x * gprog.MIX32_M1)[:32]
-    x = x ^ (x >> 15)
-    x = (x * gprog.MIX32_M2)[:32]
-    return x ^ (x >> 16)
 
 
 def _popcount(bits):

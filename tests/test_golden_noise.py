@@ -13,7 +13,7 @@ def test_formula_by_hand():
     """One column of one MVM computed step by step from the documented formula."""
     seed, sigma, n, c = 0x1234ABCD, 777, 41, 5
     key = mix32(seed ^ mix32(n))
-    u = mix32(key ^ ((c * 0x9E3779B9) & 0xFFFFFFFF))
+    u = mix32((key + c * 0x9E3779B9) & 0xFFFFFFFF)
     total = sum((u >> s) & 255 for s in (0, 8, 16, 24)) - 510
     assert read_noise(seed, sigma, n, 8)[c] == (total * sigma) >> 8
     assert int(noise_keys(seed, np.array([n]))[0]) == key

@@ -32,21 +32,11 @@ def test_programmer(key, simulator, seed):
     run(key, SMALL[key], simulator, seed, ["random_rows", "default_config_rows"])
 
 
-#: Verilator splits its generated functions (C++ functions of at most this many statements):
-#: without it g++ -Os spends minutes on the few giant functions that hold the 512 columns'
-#: logic (the 512-column build took 234 s, with it 74 s on 2 cores). Candidate for
-#: tb.runner.VERILATOR_BUILD_ARGS; added here for this build only.
-SPLIT_CFUNCS = ["--output-split-cfuncs", "300"]
-
-
 @pytest.mark.fullsize
-def test_programmer_full_width_verilator(seed, monkeypatch):
+def test_programmer_full_width_verilator(seed):
     """The chip's geometry (512 columns, 8-bit codes, 4-PCM, F = 1): 3 rows programmed at the
     default configuration (noise on), result codes, fail mask, status, phase, iteration and
     cycle counts exact; then the simulation speed idle and programming (logged). The first run
     emits (about 1 minute) and builds (1 to 2 minutes) the 512-column block."""
-    import tb.runner
-    monkeypatch.setattr(tb.runner, "VERILATOR_BUILD_ARGS",
-                        tb.runner.VERILATOR_BUILD_ARGS + SPLIT_CFUNCS)
     run("full", TileParams(), "verilator", seed, ["default_config_rows", "simulation_speed"],
         TEST_TRACE_CODES=0, TEST_DEFAULT_ROWS=3)
