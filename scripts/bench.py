@@ -115,14 +115,13 @@ def bench_cocotb(p, key, simulator, mvms, groups=8, plain=False):
 def bench_build(p, key):
     """Fresh Verilog emission and Verilator build of the tile, timed."""
     import subprocess
-    from amaranth.back import verilog
     from hdl.tile import Tile
+    from hdl.verilog import emit
     from tb.runner import VERILATOR_BUILD_ARGS
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        text = verilog.convert(Tile(p), name="tile", emit_src=False)
+        text = emit(Tile(p), "tile", Path(tmp) / "tile.v")
         emit_s = time.perf_counter() - t0
-        (Path(tmp) / "tile.v").write_text(text)
         t0 = time.perf_counter()
         subprocess.run(["verilator", "--cc", "--build", "-j", str(os.cpu_count() or 2),
                         *[a for a in VERILATOR_BUILD_ARGS if a != "--timing"],
