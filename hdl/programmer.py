@@ -5,25 +5,15 @@ the per-column registers stand for the devices of the row being programmed (the 
 their response to a pulse is the contract's deterministic pulse model with counter-based noise.
 """
 from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
-from amaranth.lib import data, enum, stream, wiring
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from golden import program as gprog
 from golden.spec import TileParams
-from .rng import mix32
-from .types import any_of, cell_layout, row_write_layout
+from .rng import gated as rng_gated, irwin_hall, mix32
+from .types import ProgPhase, any_of, cell_layout, row_write_layout
 
 __all__ = ["ProgPhase", "RowProgrammer", "command_layout", "target_bits"]
-
-
-class ProgPhase(enum.Enum, shape=3):
-    IDLE = int(gprog.ProgPhase.IDLE)
-    RESET = int(gprog.ProgPhase.RESET)
-    MSP = int(gprog.ProgPhase.MSP)
-    REMAINDER = int(gprog.ProgPhase.REMAINDER)
-    LSP = int(gprog.ProgPhase.LSP)
-    EVALUATE = int(gprog.ProgPhase.EVALUATE)
-    RESULT = int(gprog.ProgPhase.RESULT)
 
 
 def target_bits(p: TileParams) -> int:
@@ -117,16 +107,8 @@ class RowProgrammer(wiring.Component):
         tw = target_bits(p)
 
         def gated(cond, name, shape, value):
-            """A comb signal that carries ``value`` while ``cond`` holds, else 0.
-
-            The per-column datapath is built from these: Verilator inlines an operator whose
-            only reader is such a conditional assignment into its ``if``, so none of it runs
-            while ``cond`` is low. (An operator read twice, e.g. ``x ^ (x >> 16)``, would be
-            hoisted out and run every cycle; its operand is therefore always one of these.)"""
-            sig = Signal(shape, name=name)
-            with m.If(cond):
-                m.d.comb += sig.eq(value)
-            return sig
+            # operands read twice go through one of these (hdl.rng.gated)
+            return rng_gated(m, cond, name, shape, value)
 
         # -- registers of the run --------------------------------------------------------------
         state = Signal(ProgPhase)
@@ -243,7 +225,7 @@ class RowProgrammer(wiring.Component):
             a = Mux(under, g - work.mag, work.mag - g)[:cb]
             step = ((a * gain + (1 << (gprog.GAIN_SHIFT - 1)) - under)
                     >> gprog.GAIN_SHIFT)[:cb]
-            n = u[0:8] + u[8:16] + u[16:24] + u[24:32] - gprog.IRWIN_HALL_MEAN
+            n = irwin_hall(u)
             noise_b = (n * work.sns + offset)[shift:shift + cb + 4]           # noise + B
             total = gated(nc, f"total_{c}", cb + 4,
                           (g + noise_b + Mux(under, -step, step))[:cb + 4])

@@ -3,11 +3,12 @@ from amaranth.hdl import unsigned
 from amaranth.lib import data, enum, wiring, stream
 from amaranth.lib.wiring import In, Out
 
+from golden import program as gprog
 from golden import spec as gspec
 from golden.spec import TileParams
 
 __all__ = [
-    "InputMode", "InputSource", "Activation", "Phase",
+    "InputMode", "InputSource", "Activation", "Phase", "ProgPhase",
     "PulseLanesSignature", "input_layout", "output_layout", "cell_layout", "row_write_layout",
     "any_of",
 ]
@@ -37,6 +38,16 @@ class Phase(enum.Enum, shape=3):
     CONVERT = int(gspec.Phase.CONVERT)
     EMIT = int(gspec.Phase.EMIT)
     OUTPUT = int(gspec.Phase.OUTPUT)
+
+
+class ProgPhase(enum.Enum, shape=3):
+    IDLE = int(gprog.ProgPhase.IDLE)
+    RESET = int(gprog.ProgPhase.RESET)
+    MSP = int(gprog.ProgPhase.MSP)
+    REMAINDER = int(gprog.ProgPhase.REMAINDER)
+    LSP = int(gprog.ProgPhase.LSP)
+    EVALUATE = int(gprog.ProgPhase.EVALUATE)
+    RESULT = int(gprog.ProgPhase.RESULT)
 
 
 class PulseLanesSignature(wiring.Signature):
