@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .calibration import CAL_CMD_WIDTH, CalOp, CalResult, CalScope
 from .program import ProgramConfig, RowResult
 from .spec import (ERROR_BITS, Activation, ErrorBit, InputMode, InputSource, Phase, TileConfig,
                    TileParams)
@@ -57,6 +58,11 @@ REGISTERS = {r.name: r for r in (
     Register("PROG_ITER", 0x004C, "RO"),
     Register("PROG_FAILS", 0x0050, "RO"),
     Register("PROG_ROWS", 0x0054, "RO"),
+    Register("CAL_INPUT", 0x0058, "RW"),
+    Register("CAL_CMD", 0x005C, "RW"),
+    Register("CAL_STATUS", 0x0060, "RO"),
+    Register("CAL_SKIPPED", 0x0064, "RO"),
+    Register("CAL_CLIPPED", 0x0068, "RO"),
 )}
 
 #: Programming configuration registers -> ProgramConfig fields.
@@ -153,6 +159,12 @@ class RegisterFile:
         self.prog_bad_target = False
         self.prog_rows = 0
         self.prog_rows_converged = 0
+        self.cal_input = p.cal_input_default
+        self.cal_cmd = 0
+        self.cal_reference = False      # a REFERENCE has completed since reset
+        self.cal_skipped = 0
+        self.cal_clipped = 0
+        self.cal_started = None         # (op, scope) of the last accepted CAL_CMD write
 
     def _flag(self, bit: ErrorBit):
         self.error |= 1 << int(bit)
@@ -212,6 +224,15 @@ class RegisterFile:
             if not lo <= hi <= lo + p.out_max:
                 return self._flag(ErrorBit.BAD_VALUE)
             self.en_lo, self.en_hi = lo, hi
+        elif name == "CAL_INPUT":
+            if data >> p.in_bits:
+                return self._flag(ErrorBit.BAD_VALUE)
+            self.cal_input = data
+        elif name == "CAL_CMD":
+            if data >> CAL_CMD_WIDTH or (data & 1 == CalOp.COMPENSATE and not self.cal_reference):
+                return self._flag(ErrorBit.BAD_VALUE)
+            self.cal_cmd = data
+            self.cal_started = (CalOp(data & 1), CalScope(data >> 1 & 1))
         elif name == "NOISE_SEED":
             self.noise_seed = data
         elif name == "NOISE_SIGMA":
@@ -230,7 +251,7 @@ class RegisterFile:
         return OKAY
 
     def read(self, address: int, busy: bool = False, phase: Phase = Phase.IDLE,
-             busy_prog: bool = False) -> tuple[int, int]:
+             busy_prog: bool = False, busy_cal: bool = False) -> tuple[int, int]:
         """(data, response) of a read; unmapped addresses read 0 with SLVERR."""
         last = self.prog_last
         decoded = self._decode(address)
@@ -260,6 +281,12 @@ class RegisterFile:
             "PROG_FAILS": lambda: 0 if last is None else last.fail_count,
             "PROG_ROWS": lambda: (self.prog_rows & 0xFFFF) | (self.prog_rows_converged & 0xFFFF) << 16,
             "PROG_FAIL_MASK": lambda: _mask_word(last, index),
+            "CAL_INPUT": lambda: self.cal_input,
+            "CAL_CMD": lambda: self.cal_cmd,
+            "CAL_STATUS": lambda: int(phase == Phase.CALIBRATE or busy_cal)
+                                  | int(self.cal_reference) << 1,
+            "CAL_SKIPPED": lambda: self.cal_skipped,
+            "CAL_CLIPPED": lambda: self.cal_clipped,
             "GAIN": lambda: int(self.gain[index]),
             "OFFSET": lambda: int(self.offset[index]) & 0xFFFFFFFF,
         }[name]()
@@ -290,6 +317,25 @@ class RegisterFile:
         self.prog_rows_converged += int(result.converged)
         if not result.converged:
             self._flag(ErrorBit.PROG_FAIL)
+
+    def cal_input_word(self) -> int:
+        """CAL_INPUT as a word of the present CTRL.input_mode (two's complement in SIGNED)."""
+        v = self.cal_input
+        if self.config().input_mode == InputMode.SIGNED and v >> (self.p.in_bits - 1):
+            v -= 1 << self.p.in_bits
+        return v
+
+    def calibrated(self, result: CalResult) -> None:
+        """Record a calibration command's outcome (the gains it wrote and its counters)."""
+        op = CalOp(self.cal_cmd & 1)
+        if op == CalOp.REFERENCE:
+            self.cal_reference = True
+        self.cal_skipped, self.cal_clipped = result.skipped, result.clipped
+        self.gain = np.asarray(result.gain, dtype=np.int64).copy()
+        if result.cap_sat:
+            self._flag(ErrorBit.CAP_SAT)
+        self.mvm_count += 1
+        self.cal_started = None
 
     def config(self) -> TileConfig:
         """The run-time configuration these register contents select."""

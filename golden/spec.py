@@ -44,6 +44,7 @@ class Phase(enum.IntEnum):
     CONVERT = 3
     EMIT = 4
     OUTPUT = 5
+    CALIBRATE = 6   # calibration command: vector load and column walk (golden.calibration)
 
 
 class ErrorBit(enum.IntEnum):
@@ -172,9 +173,24 @@ class TileParams:
         return -((-510 * READ_NOISE_SIGMA_MAX) >> 8)
 
     @property
+    def conductance_read_max(self) -> int:
+        """Largest |C| of the calibration's conductance read (golden.calibration): every device
+        at code_max, so twice ``accumulator_max``."""
+        return 2 * self.accumulator_max
+
+    @property
+    def cal_input_default(self) -> int:
+        """Reset value of CAL_INPUT: the largest word whose conductance read cannot saturate
+        the capacitor (``rows * d * 2 * weight_max <= charge_max``), at least 1, at most the
+        largest positive word of the SIGNED mode (so it means the same in both modes)."""
+        d = self.charge_max // (self.rows * 2 * self.weight_max)
+        return max(1, min(d, (1 << (self.in_bits - 1)) - 1))
+
+    @property
     def accumulator_bits(self) -> int:
-        """Signed width that holds any unsaturated column charge, read noise included."""
-        return max((self.accumulator_max + self.read_noise_max).bit_length() + 1,
+        """Signed width that holds any unsaturated column charge (an MVM's or a conductance
+        read's), read noise included."""
+        return max((self.conductance_read_max + self.read_noise_max).bit_length() + 1,
                    self.charge_bits)
 
     @property

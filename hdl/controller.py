@@ -32,6 +32,10 @@ class LocalController(wiring.Component):
         The crossbar's registered activity (``Crossbar.engaged``).
     y_first : In(1)
         First cycle of ``y.valid`` (the OLP's window just closed).
+    calibrating : In(1)
+        The calibrator is busy (``Phase.CALIBRATE`` when no block is active).
+    hold : In(1)
+        A calibration command starts this cycle: no host vector is admitted.
     phase : Out(Phase)
     busy : Out(1)
     mvm_done : Out(1)
@@ -55,6 +59,8 @@ class LocalController(wiring.Component):
     emitting: In(1)
     outputting: In(1)
     y_first: In(1)
+    calibrating: In(1)
+    hold: In(1)
     mvm_done: Out(1)
     latency: Out(32)
     collision: Out(1)
@@ -71,19 +77,24 @@ class LocalController(wiring.Component):
             m.d.comb += self.phase.eq(Phase.EMIT)
         with m.Elif(self.outputting):
             m.d.comb += self.phase.eq(Phase.OUTPUT)
+        with m.Elif(self.calibrating):
+            m.d.comb += self.phase.eq(Phase.CALIBRATE)
         with m.Else():
             m.d.comb += self.phase.eq(Phase.IDLE)
         idle = self.phase == Phase.IDLE
         m.d.comb += self.busy.eq(~idle)
 
-        m.d.comb += self.accept_host.eq(idle & (self.source == InputSource.HOST))
+        m.d.comb += self.accept_host.eq(idle & ~self.hold & (self.source == InputSource.HOST))
 
         ext_prev = Signal()
         ext_active = Signal()
         m.d.sync += ext_prev.eq(self.ext_window)
         opening = self.ext_window & ~ext_prev
         # every phase but INTEGRATE (which an opening external window itself starts)
-        quiet = ~(self.array_engaged | self.converting | self.emitting | self.outputting)
+        # (a calibration starting this cycle does not block an external window: the window
+        # makes the tile busy combinationally, and the CAL_CMD write is refused as BUSY_WRITE)
+        quiet = ~(self.array_engaged | self.converting | self.emitting | self.outputting
+                  | self.calibrating)
         admit = opening & quiet & (self.source == InputSource.LANES)
         with m.If(admit):
             m.d.sync += ext_active.eq(1)

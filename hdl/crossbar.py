@@ -32,6 +32,9 @@ class Crossbar(wiring.Component):
         Column charges clamped to +-charge_max, one signal per column (separate signals, not
         one wide vector: Verilator rebuilds a wide vector assembled from parts on every
         evaluation, which dominated the 512 x 512 tile's simulation time).
+    conductance : In(1)
+        Conductance read (``golden.calibration``): every device current steered the same way,
+        ``F * (G+ + G-) + (g+ + g-)`` per cell; held through the window and the evaluation.
     noise_seed, noise_sigma, mvm_index : In
         Read noise (``golden.noise``): sampled on the cycle the window closes, when the
         accumulators start from each column's noise instead of 0.
@@ -60,6 +63,7 @@ class Crossbar(wiring.Component):
             "noise_seed": In(32),
             "noise_sigma": In(gnoise.NOISE_SIGMA_BITS),
             "mvm_index": In(32),
+            "conductance": In(1),
             "charge": Out(signed(params.charge_bits)).array(params.cols),
             "done": Out(1),
             "cap_sat": Out(1),
@@ -137,13 +141,19 @@ class Crossbar(wiring.Component):
             lane_sign = Array(signs)[prev]
             signed_duration = Signal(signed(ib + 1))
             m.d.comb += signed_duration.eq(Mux(lane_sign, -magnitude, magnitude))
-            for c in range(p.cols):
-                cell = rd.data[c]
+            def cell_weight(cell, sign):
+                def pair(a, b):
+                    return a + b if sign > 0 else a - b
                 if p.devices_per_weight == 4:
-                    weight = p.f_factor * (cell.gp - cell.gm) + (cell.lp - cell.lm)
-                else:
-                    weight = cell.gp - cell.gm
-                m.d.sync += acc[c].eq(acc[c] + signed_duration * weight)
+                    return p.f_factor * pair(cell.gp, cell.gm) + pair(cell.lp, cell.lm)
+                return pair(cell.gp, cell.gm)
+
+            # two branches rather than a per-column multiplexer: one runs per cycle
+            for sign, cond in ((1, self.conductance), (-1, ~self.conductance)):
+                with m.If(cond):
+                    for c in range(p.cols):
+                        weight = cell_weight(rd.data[c], sign)
+                        m.d.sync += acc[c].eq(acc[c] + signed_duration * weight)
 
         # -- capacitor saturation -------------------------------------------------------------
         clipped = [Signal(name=f"clipped_{c}") for c in range(p.cols)]

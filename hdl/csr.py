@@ -4,6 +4,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from golden import regs
+from golden.calibration import CAL_CMD_WIDTH, CalOp
 from golden.program import ProgramConfig
 from golden.spec import ERROR_BITS, ErrorBit, TileParams
 from .types import Activation, InputMode, InputSource, Phase
@@ -58,6 +59,16 @@ class TileRegisters(wiring.Component):
         Programmer status (PROG_STATUS, PROG_ITER, PROG_FAILS, PROG_FAIL_MASK).
     prog_row_done : In(1)
         One cycle per programmed row (its codes written); PROG_ROWS counts them.
+    cal_busy, cal_reference_valid, cal_skipped, cal_clipped : In
+        Calibrator status (CAL_STATUS, CAL_SKIPPED, CAL_CLIPPED).
+    cal_finished : In(1)
+        One cycle at the end of a calibration command (its read advances MVM_COUNT).
+    cal_gain_we, cal_gain_col, cal_gain_value : In
+        The calibrator's writes of GAIN registers.
+    cal_input : Out(in_bits)
+        CAL_INPUT.
+    cal_start, cal_op, cal_scope : Out(1)
+        One cycle: a legal CAL_CMD write is carried out, with its fields.
     input_mode, input_source, activation, ramp_shift, en_lo, en_hi, gain, offset : Out
         The configuration.
     noise_seed, noise_sigma : Out
@@ -86,6 +97,18 @@ class TileRegisters(wiring.Component):
             "prog_fail_count": In(range(p.cols + 1)),
             "prog_fail_mask": In(p.cols),
             "prog_row_done": In(1),
+            "cal_busy": In(1),
+            "cal_reference_valid": In(1),
+            "cal_skipped": In(range(p.cols + 1)),
+            "cal_clipped": In(range(p.cols + 1)),
+            "cal_finished": In(1),
+            "cal_gain_we": In(1),
+            "cal_gain_col": In(max(1, (p.cols - 1).bit_length())),
+            "cal_gain_value": In(p.gain_bits),
+            "cal_input": Out(p.in_bits, init=p.cal_input_default),
+            "cal_start": Out(1),
+            "cal_op": Out(1),
+            "cal_scope": Out(1),
             "input_mode": Out(InputMode),
             "input_source": Out(InputSource),
             "activation": Out(Activation),
@@ -122,6 +145,9 @@ class TileRegisters(wiring.Component):
                          prog_rows_converged.eq(prog_rows_converged + self.prog_converged)]
         with m.If(self.mvm_done):
             m.d.sync += [mvm_count.eq(mvm_count + 1), last_latency.eq(self.latency)]
+        with m.If(self.cal_finished):
+            m.d.sync += mvm_count.eq(mvm_count + 1)
+        cal_cmd = Signal(CAL_CMD_WIDTH)
 
         ctrl = Signal(regs.CTRL_WIDTH)
         m.d.comb += [
@@ -178,7 +204,8 @@ class TileRegisters(wiring.Component):
         is_ro = (Cat(*(hits[r.name] for r in regs.REGISTERS.values() if r.access == "RO")) != 0) \
             | mask_hit
         cfg_hit = (hits["CTRL"] | hits["RAMP_SHIFT"] | hits["EN_WINDOW"] | hits["NOISE_SEED"]
-                   | hits["NOISE_SIGMA"] | gain_hit | offset_hit)
+                   | hits["NOISE_SIGMA"] | hits["CAL_INPUT"] | hits["CAL_CMD"] | gain_hit
+                   | offset_hit)
 
         win_lo, win_hi = wdata[:16].as_signed(), wdata[16:].as_signed()
         offset_value = wdata.as_signed()
@@ -198,6 +225,11 @@ class TileRegisters(wiring.Component):
             m.d.comb += legal.eq(wdata <= 255)
         with m.Elif(hits["NOISE_SIGMA"]):
             m.d.comb += legal.eq(wdata[regs.NOISE_SIGMA_BITS:] == 0)
+        with m.Elif(hits["CAL_INPUT"]):
+            m.d.comb += legal.eq(wdata[p.in_bits:] == 0)
+        with m.Elif(hits["CAL_CMD"]):
+            m.d.comb += legal.eq((wdata[CAL_CMD_WIDTH:] == 0)
+                                 & ((wdata[0] == CalOp.REFERENCE) | self.cal_reference_valid))
         with m.Elif(gain_hit):
             m.d.comb += legal.eq(wdata[p.gain_bits:] == 0)
         with m.Elif(offset_hit):
@@ -232,6 +264,12 @@ class TileRegisters(wiring.Component):
                     m.d.sync += self.noise_seed.eq(wdata)
                 with m.If(hits["NOISE_SIGMA"]):
                     m.d.sync += self.noise_sigma.eq(wdata)
+                with m.If(hits["CAL_INPUT"]):
+                    m.d.sync += self.cal_input.eq(wdata)
+                with m.If(hits["CAL_CMD"]):
+                    m.d.sync += cal_cmd.eq(wdata)
+                    m.d.comb += [self.cal_start.eq(1), self.cal_op.eq(wdata[0]),
+                                 self.cal_scope.eq(wdata[1])]
                 for reg, port in (("PROG_SEED", self.prog_seed), ("PROG_TOL", self.prog_tol),
                                   ("PROG_GAIN", self.prog_gain), ("PROG_NOISE", self.prog_noise),
                                   ("PROG_MAX_ITER", self.prog_max_iter)):
@@ -242,6 +280,11 @@ class TileRegisters(wiring.Component):
                         m.d.sync += self.gain[c].eq(wdata)
                     with m.If(offset_hit & (col == c)):
                         m.d.sync += self.offset[c].eq(wdata)
+        # the calibrator's GAIN writes (the bus cannot write GAIN while it runs: busy)
+        with m.If(self.cal_gain_we):
+            for c in range(p.cols):
+                with m.If(self.cal_gain_col == c):
+                    m.d.sync += self.gain[c].eq(self.cal_gain_value)
 
         # -- read channel ---------------------------------------------------------------------
         rvalid, rdata, rresp = Signal(), Signal(32), Signal(2)
@@ -282,6 +325,11 @@ class TileRegisters(wiring.Component):
                 "PROG_ITER": Cat(self.prog_iter_msp, self.prog_iter_lsp, self.prog_iter_total),
                 "PROG_FAILS": self.prog_fail_count,
                 "PROG_ROWS": Cat(prog_rows, prog_rows_converged),
+                "CAL_INPUT": self.cal_input,
+                "CAL_CMD": cal_cmd,
+                "CAL_STATUS": Cat(self.cal_busy, self.cal_reference_valid),
+                "CAL_SKIPPED": self.cal_skipped,
+                "CAL_CLIPPED": self.cal_clipped,
             }
             for name, value in values.items():
                 with m.If(rhits[name]):

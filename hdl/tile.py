@@ -13,6 +13,7 @@ from .olp import OutputLandingPad
 from .controller import LocalController
 from .csr import AXI4LiteSignature, TileRegisters
 from .programmer import RowProgrammer, command_layout
+from .calibration import Calibrator
 
 __all__ = ["Tile"]
 
@@ -75,6 +76,7 @@ class Tile(wiring.Component):
         m.submodules.controller = ctl = LocalController()
 
         m.submodules.programmer = prg = RowProgrammer(p)
+        m.submodules.calibrator = cal = Calibrator(p)
         connect(m, wiring.flipped(self.csr), regs.bus)
         connect(m, wiring.flipped(self.target), prg.cmd)
 
@@ -120,16 +122,41 @@ class Tile(wiring.Component):
             lanes_in.sign.eq(self.lanes_in.sign),
         ]
 
+        # calibration (docs/spec.md section 10): its vector enters through the ILP, its read
+        # steers every device current the same way, its result goes to GAIN, not to y
+        m.d.comb += [
+            cal.start.eq(regs.cal_start), cal.op.eq(regs.cal_op), cal.scope.eq(regs.cal_scope),
+            cal.cal_input.eq(regs.cal_input),
+            cal.ilp_ready.eq(ilp.i.ready),
+            cal.read_done.eq(xbar.done),
+            xbar.conductance.eq(cal.conductance),
+            regs.cal_busy.eq(cal.busy),
+            regs.cal_reference_valid.eq(cal.reference_valid),
+            regs.cal_skipped.eq(cal.skipped),
+            regs.cal_clipped.eq(cal.clipped),
+            regs.cal_finished.eq(cal.finished),
+            regs.cal_gain_we.eq(cal.gain_we),
+            regs.cal_gain_col.eq(cal.gain_col),
+            regs.cal_gain_value.eq(cal.gain_value),
+            ctl.calibrating.eq(cal.busy),
+            ctl.hold.eq(regs.cal_start),
+        ]
+        for c in range(p.cols):
+            m.d.comb += [cal.charge[c].eq(xbar.charge[c]), cal.gain[c].eq(regs.gain[c])]
+
         # admission: host vectors through the ILP, or an external window
+        with m.If(cal.load):
+            m.d.comb += [ilp.i.payload.as_value().eq(cal.vector), ilp.i.valid.eq(1)]
+        with m.Else():
+            m.d.comb += [ilp.i.payload.eq(self.x.payload),
+                         ilp.i.valid.eq(self.x.valid & ctl.accept_host)]
         m.d.comb += [
             ctl.source.eq(regs.input_source),
-            ilp.i.payload.eq(self.x.payload),
-            ilp.i.valid.eq(self.x.valid & ctl.accept_host),
             self.x.ready.eq(ilp.i.ready & ctl.accept_host),
             ilp.mode.eq(regs.input_mode),
             ctl.ext_window.eq(lanes_in.window),
         ]
-        from_lanes = regs.input_source == InputSource.LANES
+        from_lanes = (regs.input_source == InputSource.LANES) & ~cal.busy
         with m.If(from_lanes):
             m.d.comb += [
                 xbar.lanes.window.eq(ctl.ext_gate),
@@ -154,7 +181,7 @@ class Tile(wiring.Component):
             xbar.noise_seed.eq(regs.noise_seed),
             xbar.noise_sigma.eq(regs.noise_sigma),
             xbar.mvm_index.eq(regs.mvm_count),
-            ramp.start.eq(xbar.done),
+            ramp.start.eq(xbar.done & ~cal.busy),
             ramp.ramp_shift.eq(regs.ramp_shift),
             ramp.activation.eq(regs.activation),
             ramp.en_lo.eq(regs.en_lo),
@@ -177,7 +204,7 @@ class Tile(wiring.Component):
             ctl.integrating.eq(xbar.lanes.window),
             ctl.evaluating.eq(xbar.evaluating),
             ctl.array_engaged.eq(xbar.engaged),
-            ctl.converting.eq(xbar.done),
+            ctl.converting.eq(xbar.done & ~cal.busy),
             ctl.emitting.eq(ramp.lanes.window),
             ctl.outputting.eq(olp.o.valid),
             ctl.y_first.eq(olp_closing),

@@ -38,6 +38,7 @@ class Phase(enum.Enum, shape=3):
     CONVERT = int(gspec.Phase.CONVERT)
     EMIT = int(gspec.Phase.EMIT)
     OUTPUT = int(gspec.Phase.OUTPUT)
+    CALIBRATE = int(gspec.Phase.CALIBRATE)
 
 
 class ProgPhase(enum.Enum, shape=3):

@@ -120,6 +120,37 @@ class TileTB:
             resp = await self.csr_write(address, data)
             assert resp == 0, f"CSR write {address:#x} <- {data:#x} answered {resp}"
 
+    # -- calibration ---------------------------------------------------------------------------
+    async def calibrate(self, cmd: int) -> tuple[int, int]:
+        """Write ``CAL_CMD``; return (AXI response, cycles ``busy`` was high for the command)."""
+        from golden.regs import REGISTERS
+        dut = self.dut
+        edges = {}
+
+        async def watch():
+            await RisingEdge(dut.busy)
+            edges["rise"] = self.now()
+            await FallingEdge(dut.busy)
+            edges["fall"] = self.now()
+
+        watcher = cocotb.start_soon(watch())
+        resp = await self.csr_write(REGISTERS["CAL_CMD"].address, cmd)
+        if resp != 0:
+            await self.cycles(4)
+            watcher.kill()
+            return resp, 0 if "rise" not in edges else -1
+        p = self.p
+        limit = p.rows + (2 << p.in_bits) + 4 + p.cols * (p.gain_bits + 6) + 64
+        await self._within(watcher, "the calibration to finish", cycles=limit)
+        return resp, edges["fall"] - edges["rise"]
+
+    async def wait_idle(self) -> None:
+        await ReadOnly()
+        if self.dut.busy.value:
+            await self._within(FallingEdge(self.dut.busy), "busy to fall",
+                               cycles=self.timeout_cycles + self.p.cols * (self.p.gain_bits + 6))
+        await RisingEdge(self.dut.clk)
+
     # -- conductance codes --------------------------------------------------------------------
     async def program_row(self, row: int, codes_row) -> None:
         dut = self.dut

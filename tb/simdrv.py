@@ -84,6 +84,35 @@ class SimTileDriver:
         return cycles
 
 
+    async def calibrate(self, cmd: int) -> tuple[int, int]:
+        """Write ``CAL_CMD``; return (AXI response, cycles ``busy`` was high for the command)."""
+        from golden.regs import REGISTERS, OKAY
+        ctx, dut, bus = self.ctx, self.dut, self.dut.csr
+        ctx.set(bus.awaddr, REGISTERS["CAL_CMD"].address)
+        ctx.set(bus.wdata, cmd & 0xFFFFFFFF)
+        ctx.set(bus.wstrb, 0xF)
+        ctx.set(bus.awvalid, 1)
+        ctx.set(bus.wvalid, 1)
+        await ctx.tick().until(bus.awready)
+        ctx.set(bus.awvalid, 0)
+        ctx.set(bus.wvalid, 0)
+        ctx.set(bus.bready, 1)
+        resp, cycles, seen = None, 0, False
+        while True:
+            *_, bvalid, bresp, busy = await ctx.tick().sample(bus.bvalid, bus.bresp, dut.busy)
+            if bvalid and resp is None:
+                resp = int(bresp)
+                ctx.set(bus.bready, 0)
+            if busy:
+                cycles, seen = cycles + 1, True
+            elif seen or (resp is not None and resp != OKAY):
+                return resp, cycles
+
+    async def wait_idle(self) -> None:
+        while self.ctx.get(self.dut.busy):
+            await self.ctx.tick()
+
+
 def run_sim(params: TileParams, testbench, vcd: str | None = None):
     """Simulate a fresh ``Tile(params)`` with ``await testbench(driver, ctx, dut)``."""
     from amaranth.sim import Simulator

@@ -229,8 +229,36 @@ async def phase_timing(dut):
         await ReadOnly()
         seen.append((Phase.OUTPUT, 1))
         assert Phase(int(dut.phase.value)) == Phase.IDLE
-        expected = [(ph, timing.cycles[ph]) for ph in Phase if ph != Phase.IDLE]
+        expected = [(ph, n) for ph, n in timing.cycles.items() if ph != Phase.IDLE]
         assert seen == expected, f"{mode.name}: phases {seen}, golden {expected}"
+
+    # a calibration command's phases (golden.calibration.calibration_phases)
+    from golden.calibration import CalOp, CalScope, calibration_phases, pack_cal_cmd
+    from golden.regs import REGISTERS as REGS
+    for op, scope in ((CalOp.REFERENCE, CalScope.PER_COLUMN),
+                      (CalOp.COMPENSATE, CalScope.GLOBAL)):
+        cfg = TileConfig(input_mode=InputMode.SIGNED)
+        await tb.configure(cfg)
+        seen = []
+
+        async def watch():
+            await RisingEdge(dut.busy)
+            await ReadOnly()
+            phase, last = Phase(int(dut.phase.value)), tb.now()
+            while True:
+                await Edge(dut.phase)
+                await ReadOnly()
+                now, new = tb.now(), Phase(int(dut.phase.value))
+                seen.append((phase, now - last))
+                last, phase = now, new
+                if new == Phase.IDLE:
+                    return
+
+        watcher = cocotb.start_soon(watch())
+        assert await tb.csr_write(REGS["CAL_CMD"].address, pack_cal_cmd(op, scope)) == OKAY
+        await watcher
+        expected = calibration_phases(p, cfg, op, scope)
+        assert seen == expected, f"{op.name} {scope.name}: phases {seen}, golden {expected}"
 
 
 @cocotb.test()
@@ -417,3 +445,16 @@ async def closed_loop_programming(dut):
         assert_equal_arrays(expected.y[i], y, f"MVM {i} on closed-loop programmed rows", seed)
     cocotb.log.info(f"{count} rows programmed closed-loop, {failed} failed weights, "
                     f"0 mismatches")
+
+
+@cocotb.test()
+async def calibration(dut):
+    """Drift calibration on the tile (``tb.calibration_scenario``): bad commands, REFERENCE,
+    writes while busy, COMPENSATE per column and global after scaling every column's codes,
+    then MVMs with the new gains; every GAIN register, status and cycle count against
+    ``golden.calibration``."""
+    from .calibration_scenario import run_calibration_scenario
+    seed = _seed()
+    tb = TileTB(dut)
+    await tb.reset()
+    await run_calibration_scenario(tb, tb.p, seed, log=cocotb.log.info)

@@ -31,7 +31,7 @@ def run(name, params, simulator, testcase, seed, **env):
 
 SIMULATORS = ["verilator", "icarus"]
 DIRECTED = ["directed_corners", "rounding_ties", "phase_timing", "reset_mid_mvm",
-            "closed_loop_programming",
+            "closed_loop_programming", "calibration",
             "illegal_configuration"]
 
 
@@ -52,8 +52,10 @@ def test_random_volume(name, simulator, seed):
 
 @pytest.mark.fullsize
 def test_full_size_verilator(seed):
-    """The chip's 512 x 512 tile: >= 100 random MVMs, the phase timing and closed-loop
-    programming of two rows (status registers, cycles, then MVMs), in Verilator."""
+    """The chip's 512 x 512 tile: >= 100 random MVMs, the phase timing, closed-loop
+    programming of two rows (status registers, cycles, then MVMs) and drift calibration, in
+    Verilator."""
     count = int(os.environ.get("FULL_MVMS", "120"))
-    run("full", FULL, "verilator", ["random_mvms", "phase_timing", "closed_loop_programming"],
+    run("full", FULL, "verilator", ["random_mvms", "phase_timing", "closed_loop_programming",
+                                    "calibration"],
         seed, TEST_MVMS=count, TEST_PROG_ROWS=int(os.environ.get("FULL_PROG_ROWS", "2")))

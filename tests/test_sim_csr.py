@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from golden.calibration import Calibrator
 from golden.regs import (GAIN_BASE, OFFSET_BASE, OKAY, REGISTERS, SLVERR, RegisterFile,
                          pack_ctrl, pack_en_window)
 from golden.spec import Activation, ErrorBit, TileParams
@@ -33,6 +34,8 @@ def interesting_writes(rng, p, n):
 def test_registers_match_golden(seed):
     rng = np.random.default_rng(seed)
     model = RegisterFile(PARAMS)
+    calibrator = Calibrator(PARAMS)                 # the array holds its reset codes: zeros
+    codes = np.zeros((PARAMS.rows, PARAMS.cols, PARAMS.devices_per_weight), dtype=np.int64)
     writes = interesting_writes(rng, PARAMS, 300)
     readable = [r.address for r in REGISTERS.values()] + [
         GAIN_BASE + 4 * c for c in range(PARAMS.cols)] + [
@@ -43,6 +46,11 @@ def test_registers_match_golden(seed):
             expected = model.write(address, data, strobe)
             resp = await drv.csr_write(address, data, strobe)
             assert resp == expected, (i, hex(address), hex(data), strobe, resp, expected)
+            if model.cal_started is not None:       # a legal CAL_CMD: let it run, mirror it
+                op, scope = model.cal_started
+                await drv.wait_idle()
+                model.calibrated(calibrator.run(op, scope, codes, model.config(),
+                                                model.cal_input_word(), model.mvm_count))
             if i % 10 == 0:
                 for a in readable:
                     want, want_resp = model.read(a)

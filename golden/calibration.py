@@ -1,0 +1,237 @@
+"""Drift calibration run by the tile (docs/spec.md section 10), bit-exact with ``hdl.calibration``.
+
+A calibration is one **conductance read** followed by a walk over the columns:
+
+- the conductance read is an MVM whose input is ``CAL_INPUT`` on every row and whose cells
+  steer all four device currents the same way, so column c integrates
+  ``C[c] = sum_r s * d * (F * (G+ + G-) + (g+ + g-))`` (2-PCM: ``G+ + G-``) -- no cancellation
+  between positive and negative weights, and every device's drift shows. Read noise (keyed by
+  ``MVM_COUNT``, which the read advances) and the capacitor clamp apply as in an MVM;
+- ``REFERENCE`` stores ``(GAIN[c], Cs[c])`` of every column (the reference, taken right after
+  programming);
+- ``COMPENSATE`` sets every ``GAIN[c]`` from the reference and a new read:
+
+  ``PER_COLUMN``: ``GAIN[c] = round(g0[c] * |r[c]| / |q[c]|)``; a column whose reference or
+  new reading is 0, saturated (``|.| = charge_max``) or of the other sign keeps ``g0[c]`` and
+  is counted in ``CAL_SKIPPED``;
+
+  ``GLOBAL``: ``GAIN[c] = round(g0[c] * sum|r| / sum|q|)``; if either sum is 0 every column
+  keeps ``g0[c]`` (all counted as skipped);
+
+  ``round`` is half up, ``floor((2 N + D) / (2 D))``; a result above ``2^gain_bits - 1``
+  saturates there and is counted in ``CAL_CLIPPED`` (spec: the only clipping the calibration
+  does).
+
+The reference gains ``g0`` are the ``GAIN`` registers at the ``REFERENCE`` command, so repeated
+compensations do not compound.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import ilp
+from .crossbar import check_codes
+from .fixed import saturate_symmetric
+from .noise import read_noise
+from .spec import InputMode, Phase, TileConfig, TileParams
+
+__all__ = ["CalOp", "CalScope", "CalReference", "CalResult", "CAL_CMD_WIDTH", "pack_cal_cmd",
+           "conductance_weights", "conductance_read", "compensated_gains", "walk_cycles",
+           "calibration_cycles", "calibration_phases", "Calibrator"]
+
+
+class CalOp(enum.IntEnum):
+    """``CAL_CMD.op``."""
+    REFERENCE = 0
+    COMPENSATE = 1
+
+
+class CalScope(enum.IntEnum):
+    """``CAL_CMD.scope`` (used by COMPENSATE)."""
+    PER_COLUMN = 0
+    GLOBAL = 1
+
+
+#: CAL_CMD: op [0], scope [1]; other bits must be 0.
+CAL_CMD_WIDTH = 2
+
+
+def pack_cal_cmd(op: CalOp, scope: CalScope = CalScope.PER_COLUMN) -> int:
+    return int(CalOp(op)) | int(CalScope(scope)) << 1
+
+
+@dataclass(frozen=True)
+class CalReference:
+    """What ``REFERENCE`` stores: the gains ``g0`` and the conductance read ``r`` (clamped charge),
+    both ``int64 (cols,)``."""
+    gain: np.ndarray
+    charge: np.ndarray
+
+
+@dataclass(frozen=True)
+class CalResult:
+    """Outcome of one calibration command.
+
+    Members
+    -------
+    charge: the conductance read, clamped, ``int64 (cols,)``.
+    cap_sat: some column's read was clamped (sets ``CAP_SAT``).
+    reference: the stored reference after the command.
+    gain: the ``GAIN`` registers after the command, ``int64 (cols,)``.
+    skipped, clipped: ``CAL_SKIPPED`` / ``CAL_CLIPPED`` (0 after REFERENCE).
+    cycles: cycles the tile is busy with the command (``calibration_cycles``).
+    """
+    charge: np.ndarray
+    cap_sat: bool
+    reference: CalReference
+    gain: np.ndarray
+    skipped: int
+    clipped: int
+    cycles: int
+
+
+def conductance_weights(codes, params: TileParams) -> np.ndarray:
+    """Per-cell weight of the conductance read, ``int64 (rows, cols)``:
+    ``F * (G+ + G-) + (g+ + g-)`` (4-PCM) or ``G+ + G-`` (2-PCM)."""
+    c = check_codes(codes, (params.rows, params.cols, params.devices_per_weight), params)
+    w = c[..., 0] + c[..., 1]
+    if params.devices_per_weight == 4:
+        w = params.f_factor * w + (c[..., 2] + c[..., 3])
+    return w
+
+
+def _check_word(value, name: str, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, not {value!r}")
+    if not lo <= value <= hi:
+        raise ValueError(f"{name} = {value} is outside [{lo}, {hi}]")
+    return int(value)
+
+
+def conductance_read(codes, cal_input: int, config: TileConfig, params: TileParams,
+                     mvm_index: int = 0) -> tuple[np.ndarray, np.ndarray, bool]:
+    """``(raw charge, clamped charge, cap_sat)`` of the conductance read with ``CAL_INPUT =
+    cal_input`` (a word of ``config.input_mode``), read noise keyed by ``mvm_index``."""
+    cfg = config.resolved(params)
+    mode = InputMode(cfg.input_mode)
+    lo, hi = params.input_range(mode)
+    word = _check_word(cal_input, "cal_input", lo, hi)
+    _check_word(mvm_index, "mvm_index", 0, (1 << 63) - 1)
+    durations, signs = ilp.encode(np.full(params.rows, word, dtype=np.int64), mode, params)
+    sd = durations * signs
+    charge = sd @ conductance_weights(codes, params)
+    if cfg.noise_sigma:
+        charge = charge + read_noise(cfg.noise_seed, cfg.noise_sigma, np.int64(mvm_index),
+                                     params.cols)
+    charge_sat = saturate_symmetric(charge, params.charge_max)
+    return charge, charge_sat, bool(np.any(charge != charge_sat))
+
+
+def _round_ratio(n: int, d: int) -> int:
+    """``floor((2 n + d) / (2 d))``: n / d rounded half up (n >= 0, d > 0)."""
+    return (2 * n + d) // (2 * d)
+
+
+def compensated_gains(reference: CalReference, charge, scope: CalScope,
+                      params: TileParams) -> tuple[np.ndarray, int, int]:
+    """``(gain, skipped, clipped)`` of a COMPENSATE with the new clamped read ``charge``."""
+    scope = CalScope(scope)
+    cols = params.cols
+    g0 = np.asarray(reference.gain, dtype=np.int64)
+    r = np.asarray(reference.charge, dtype=np.int64)
+    q = np.asarray(charge, dtype=np.int64)
+    for name, arr in (("reference.gain", g0), ("reference.charge", r), ("charge", q)):
+        if arr.shape != (cols,):
+            raise ValueError(f"{name} must have shape ({cols},), not {arr.shape}")
+    if g0.min(initial=0) < 0 or g0.max(initial=0) >= 1 << params.gain_bits:
+        raise ValueError(f"reference.gain must be in [0, {(1 << params.gain_bits) - 1}]")
+    cmax = params.charge_max
+    for name, arr in (("reference.charge", r), ("charge", q)):
+        if np.abs(arr).max(initial=0) > cmax:
+            raise ValueError(f"{name} exceeds the capacitor range +-{cmax}")
+    gmax = (1 << params.gain_bits) - 1
+    gain = g0.copy()
+    skipped = clipped = 0
+    if scope == CalScope.GLOBAL:
+        s_ref, s_now = int(np.abs(r).sum()), int(np.abs(q).sum())
+        if s_ref == 0 or s_now == 0:
+            return gain, cols, 0
+    for c in range(cols):
+        if scope == CalScope.PER_COLUMN:
+            rc, qc = int(r[c]), int(q[c])
+            if (rc == 0 or qc == 0 or abs(rc) == cmax or abs(qc) == cmax
+                    or (rc > 0) != (qc > 0)):
+                skipped += 1
+                continue
+            n, d = int(g0[c]) * abs(rc), abs(qc)
+        else:
+            n, d = int(g0[c]) * s_ref, s_now
+        value = _round_ratio(n, d)
+        if value > gmax:
+            value = gmax
+            clipped += 1
+        gain[c] = value
+    return gain, skipped, clipped
+
+
+def walk_cycles(params: TileParams, op: CalOp, scope: CalScope = CalScope.PER_COLUMN) -> int:
+    """Cycles of the column walk after the conductance read (docs/spec.md section 10)."""
+    per_column = params.gain_bits + 3
+    if CalOp(op) == CalOp.REFERENCE:
+        return params.cols
+    if CalScope(scope) == CalScope.PER_COLUMN:
+        return params.cols * per_column
+    return params.cols + 1 + params.cols * per_column
+
+
+def calibration_cycles(params: TileParams, config: TileConfig, op: CalOp,
+                       scope: CalScope = CalScope.PER_COLUMN) -> int:
+    """Cycles the tile is busy with a calibration command: the vector load (1), the read's
+    INTEGRATE (D + 1) and EVALUATE (rows + 1), the crossbar's done cycle (1; an MVM's CONVERT),
+    then the column walk."""
+    mode = InputMode(TileConfig.resolved(config, params).input_mode)
+    return (1 + params.input_duration_max(mode) + 1 + params.rows + 1 + 1
+            + walk_cycles(params, op, scope))
+
+
+def calibration_phases(params: TileParams, config: TileConfig, op: CalOp,
+                       scope: CalScope = CalScope.PER_COLUMN) -> list[tuple[Phase, int]]:
+    """``STATUS.phase`` through a calibration command, as ``[(phase, cycles), ...]``: the load,
+    the read's INTEGRATE and EVALUATE, then the done cycle and the walk (CALIBRATE)."""
+    mode = InputMode(TileConfig.resolved(config, params).input_mode)
+    return [(Phase.CALIBRATE, 1), (Phase.INTEGRATE, params.input_duration_max(mode) + 1),
+            (Phase.EVALUATE, params.rows + 1), (Phase.CALIBRATE, 1 + walk_cycles(params, op, scope))]
+
+
+class Calibrator:
+    """The tile's calibration state (the reference memory) and the commands on it.
+
+    ``run(op, scope, codes, config, cal_input, mvm_index)`` returns a ``CalResult``; a
+    ``COMPENSATE`` before any ``REFERENCE`` raises (the tile answers it with ``BAD_VALUE``).
+    """
+
+    def __init__(self, params: TileParams):
+        if not isinstance(params, TileParams):
+            raise TypeError(f"params must be a TileParams, not {params!r}")
+        self.params = params
+        self.reference: CalReference | None = None
+
+    def run(self, op: CalOp, scope: CalScope, codes, config: TileConfig, cal_input: int,
+            mvm_index: int = 0) -> CalResult:
+        p = self.params
+        op, scope = CalOp(op), CalScope(scope)
+        cfg = config.resolved(p)
+        if op == CalOp.COMPENSATE and self.reference is None:
+            raise ValueError("COMPENSATE needs a REFERENCE calibration first")
+        _, charge, cap_sat = conductance_read(codes, cal_input, cfg, p, mvm_index)
+        cycles = calibration_cycles(p, cfg, op, scope)
+        if op == CalOp.REFERENCE:
+            self.reference = CalReference(gain=cfg.gain.copy(), charge=charge.copy())
+            return CalResult(charge=charge, cap_sat=cap_sat, reference=self.reference,
+                             gain=cfg.gain.copy(), skipped=0, clipped=0, cycles=cycles)
+        gain, skipped, clipped = compensated_gains(self.reference, charge, scope, p)
+        return CalResult(charge=charge, cap_sat=cap_sat, reference=self.reference, gain=gain,
+                         skipped=skipped, clipped=clipped, cycles=cycles)
