@@ -11,8 +11,14 @@ random signed 8-bit inputs, in the IDENTITY activation (signed outputs). The err
 relative RMS error of the output ``z`` against the ideal float ``x . W`` in the same output units
 (the mapped weights before any device effect, at the t0 ramp setting).
 
-Compensation in the periphery, from a calibration read through the same tile at t = 0 and at t
-(one-hot rows or an all-ones vector, per the device-model convention):
+Compensation by the tile itself (``golden.calibration``, bit-exact with the RTL calibrator,
+docs/spec.md section 10): at t0 the ramp is set one step finer (``RAMP_SHIFT - 1``) with every
+``GAIN[c]`` at 0.5, the same conversion with a factor-2 headroom for the gains, and a
+``REFERENCE`` calibration stores each column's conductance read (``CAL_INPUT`` at its reset
+value); at t a ``COMPENSATE`` (``GLOBAL`` or ``PER_COLUMN``) sets every ``GAIN[c]``.
+
+For comparison, compensation computed by the host from calibration MVMs through the same tile
+at t = 0 and at t (one-hot rows or an all-ones vector, per the device-model convention):
 
 - global: ``alpha = mean|z_ref| / mean|z_t|``; the ramp slope is divided by 2^k (``RAMP_SHIFT``
   lowered by k, the smallest k >= 0 that lets the gain fit) and every ``GAIN[c]`` is set to
@@ -38,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from golden import device                                                # noqa: E402
+from golden.calibration import CalOp, CalScope, Calibrator               # noqa: E402
 from golden.spec import Activation, InputMode, TileConfig, TileParams    # noqa: E402
 from golden.tile import Tile                                             # noqa: E402
 
@@ -46,6 +53,8 @@ TIMES = ((0.0, "t0 (20 s)"), (3600.0, "1 hour"), (86400.0, "1 day"),
          (365.0 * 86400.0, "1 year"))
 #: Fraction of the t0 ideal outputs allowed beyond the output range when the ramp is chosen.
 RAMP_QUANTILE = 0.999
+#: Gain headroom of the tile calibration: RAMP_SHIFT one step finer, GAIN[c] = 0.5 at t0.
+HEADROOM = 1
 
 
 def round_half_up(x):
@@ -151,9 +160,21 @@ def run(args) -> dict:
 
     tile = Tile(p)
     rows_out, cal_ref, cal_shift, float_ref, alphas_col = [], None, None, None, {}
+    headroom = min(HEADROOM, ramp_shift)
+    tile_cal = Calibrator(p)
+    tile_cfg = _config(p, ramp_shift - headroom, np.full(p.cols, p.gain_one >> headroom))
     for (t, label), rng_t in zip(TIMES, age_rngs):
         g = prog.conductances(t, seed=rng_t)
         tile.program(device.conductances_to_codes(g, p, model.g_max))
+        # the tile's own calibration (REFERENCE at t0, then COMPENSATE)
+        if tile_cal.reference is None:
+            tile_cal.run(CalOp.REFERENCE, CalScope.PER_COLUMN, tile.codes, tile_cfg,
+                         p.cal_input_default)
+        tile_res = {scope: tile_cal.run(CalOp.COMPENSATE, scope, tile.codes, tile_cfg,
+                                        p.cal_input_default)
+                    for scope in (CalScope.GLOBAL, CalScope.PER_COLUMN)}
+        z_tile = {scope: tile.mvm(x, _config(p, ramp_shift - headroom, r.gain)) + lo
+                  for scope, r in tile_res.items()}
         if cal_ref is None:
             cal_shift = choose_calibration_shift(tile, cal_x, lo, hi)
         cal_cfg = _config(p, cal_shift)
@@ -195,6 +216,15 @@ def run(args) -> dict:
             "rel_rms_none": rel_rms(z_none, ideal_z),
             "rel_rms_global": rel_rms(z_glob, ideal_z),
             "rel_rms_column": rel_rms(z_col, ideal_z),
+            "rel_rms_tile_global": rel_rms(z_tile[CalScope.GLOBAL], ideal_z),
+            "rel_rms_tile_column": rel_rms(z_tile[CalScope.PER_COLUMN], ideal_z),
+            "tile_gain_global": int(tile_res[CalScope.GLOBAL].gain[0]),
+            "tile_gain_column_min": int(tile_res[CalScope.PER_COLUMN].gain.min()),
+            "tile_gain_column_max": int(tile_res[CalScope.PER_COLUMN].gain.max()),
+            "tile_skipped": {s.name: r.skipped for s, r in tile_res.items()},
+            "tile_clipped": {s.name: r.clipped for s, r in tile_res.items()},
+            "tile_cal_cap_sat": bool(tile_res[CalScope.GLOBAL].cap_sat),
+            "tile_cal_cycles": {s.name: r.cycles for s, r in tile_res.items()},
             "float_rel_rms_none": rel_rms(zf, ideal_z),
             "float_rel_rms_global": rel_rms(zf * af_g, ideal_z),
             "float_rel_rms_column": rel_rms(zf * af_c, ideal_z),
@@ -215,6 +245,9 @@ def run(args) -> dict:
                    f"uniform integers in [{in_lo}, {in_hi}]"},
         "weights": "standard normal",
         "ramp_shift_t0": ramp_shift, "calibration_ramp_shift": cal_shift,
+        "tile_calibration": {"ramp_shift": ramp_shift - headroom,
+                             "base_gain": p.gain_one >> headroom,
+                             "cal_input": p.cal_input_default},
         "calibration_vectors": int(cal_x.shape[0]),
         "results": rows_out, "elapsed_s": elapsed,
         "_alphas_col": alphas_col,
@@ -223,21 +256,18 @@ def run(args) -> dict:
 
 def markdown_table(result: dict) -> str:
     lines = [
-        "| t after programming | alpha global | alpha per column (min..max) | RAMP_SHIFT | "
-        "GAIN global | GAIN per column (min..max) | rel. RMS error: none | global comp. | "
-        "per-column comp. | GAIN clipped | columns w/o cal. signal |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| t after programming | rel. RMS error: none | tile calibration: global | "
+        "tile calibration: per column | tile GAIN per column (min..max) | skipped / clipped | "
+        "host one-hot: global | host one-hot: per column |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in result["results"]:
-        shift = (f"{r['ramp_shift_global']}" if r["ramp_shift_global"] == r["ramp_shift_column"]
-                 else f"{r['ramp_shift_global']} / {r['ramp_shift_column']}")
         lines.append(
-            f"| {r['label']} | {r['alpha_global']:.4f} | {r['alpha_column_min']:.3f}.."
-            f"{r['alpha_column_max']:.3f} | {shift} | {r['gain_global']} | "
-            f"{r['gain_column_min']}..{r['gain_column_max']} | {100 * r['rel_rms_none']:.2f} % | "
-            f"{100 * r['rel_rms_global']:.2f} % | {100 * r['rel_rms_column']:.2f} % | "
-            f"{r['gain_clipped_global'] + r['gain_clipped_column']} | "
-            f"{r['columns_without_calibration_signal']} |")
+            f"| {r['label']} | {100 * r['rel_rms_none']:.2f} % | "
+            f"{100 * r['rel_rms_tile_global']:.2f} % | {100 * r['rel_rms_tile_column']:.2f} % | "
+            f"{r['tile_gain_column_min']}..{r['tile_gain_column_max']} | "
+            f"{r['tile_skipped']['PER_COLUMN']} / {r['tile_clipped']['PER_COLUMN']} | "
+            f"{100 * r['rel_rms_global']:.2f} % | {100 * r['rel_rms_column']:.2f} % |")
     return "\n".join(lines) + "\n"
 
 
@@ -252,8 +282,10 @@ def plot(result: dict, path: Path) -> None:
     pos = np.arange(len(res))
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
     for key, name, marker in (("none", "no compensation", "o"),
-                              ("global", "global (RAMP_SHIFT + GAIN)", "s"),
-                              ("column", "per column (RAMP_SHIFT + GAIN[c])", "^")):
+                              ("tile_global", "tile calibration, global GAIN", "s"),
+                              ("tile_column", "tile calibration, GAIN[c] per column", "^"),
+                              ("global", "host one-hot, global", "x"),
+                              ("column", "host one-hot, per column", "+")):
         ax1.plot(pos, [100 * r[f"rel_rms_{key}"] for r in res], marker=marker, label=name)
     ax1.set_xticks(pos, labels)
     ax1.set_yscale("log")
@@ -273,7 +305,7 @@ def plot(result: dict, path: Path) -> None:
             ax2.hist(alphas, bins=bins, histtype="step", label=label)
     ax2.set_xlabel("per-column drift compensation alpha")
     ax2.set_ylabel("columns")
-    ax2.set_title("calibration: alpha = mean|z_ref| / mean|z_t|")
+    ax2.set_title("host one-hot calibration: alpha = mean|z_ref| / mean|z_t|")
     ax2.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -325,7 +357,12 @@ def main(argv=None) -> int:
         print(f"  {r['label']:>10}: {100 * r['float_rel_rms_none']:.2f} % / "
               f"{100 * r['float_rel_rms_global']:.2f} % / {100 * r['float_rel_rms_column']:.2f} %")
     clipped = sum(r["gain_clipped_global"] + r["gain_clipped_column"] for r in result["results"])
-    print(f"GAIN registers clipped to the register range: {clipped}")
+    print(f"host one-hot compensation: GAIN registers clipped to the register range: {clipped}")
+    tc = result["tile_calibration"]
+    last = result["results"][-1]
+    print(f"tile calibration: RAMP_SHIFT {tc['ramp_shift']}, base GAIN {tc['base_gain']}, "
+          f"CAL_INPUT {tc['cal_input']}; COMPENSATE takes {last['tile_cal_cycles']['GLOBAL']} "
+          f"(global) / {last['tile_cal_cycles']['PER_COLUMN']} (per column) cycles")
     args.out_dir.mkdir(parents=True, exist_ok=True)
     (args.out_dir / "table.md").write_text(table)
     alphas = result.pop("_alphas_col")

@@ -199,6 +199,16 @@ def test_drift_study_small(tmp_path):
     assert year["rel_rms_global"] < 0.5 * year["rel_rms_none"]
     assert year["rel_rms_column"] < 0.5 * year["rel_rms_none"]
     assert year["gain_clipped_global"] == year["gain_clipped_column"] == 0
+    # the tile's own calibration (golden.calibration): t0 keeps the base gain, a year of drift
+    # is compensated as well as by the host's one-hot reads (within 10 % of their error)
+    base = data["tile_calibration"]["base_gain"]
+    t0 = rows["t0 (20 s)"]
+    assert t0["tile_gain_column_min"] == t0["tile_gain_column_max"] == base
+    assert t0["rel_rms_tile_column"] == t0["rel_rms_none"]
+    for key in ("tile_global", "tile_column"):
+        assert year[f"rel_rms_{key}"] < 0.5 * year["rel_rms_none"]
+    assert year["rel_rms_tile_column"] < 1.1 * year["rel_rms_column"]
+    assert year["tile_gain_column_min"] > base and year["tile_clipped"]["PER_COLUMN"] == 0
     u = rows["t0 (20 s)"]["utilisation_none"]
     assert 0.1 < u["rms_over_full_scale"] < 0.5 and u["clamped_fraction"] < 0.01
     # reproducible from its seed
