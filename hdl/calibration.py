@@ -38,7 +38,7 @@ class Calibrator(wiring.Component):
     load : Out(1)
         Present the calibration vector to the ILP this cycle.
     vector : Out(rows * in_bits)
-        The calibration vector (``CAL_INPUT`` on every row), valid with ``load``.
+        The calibration vector (``CAL_INPUT`` on every row) with ``load``, else 0.
     conductance : Out(1)
         The crossbar reads conductances (held from the load through the read).
     read_done : In(1)
@@ -129,11 +129,9 @@ class Calibrator(wiring.Component):
         charge_col = gated(m, walk, "cal_charge_col", signed(cb), Array(self.charge)[col])
         gain_col = gated(m, walk, "cal_gain_col", unsigned(gb), Array(self.gain)[col])
 
-        m.d.comb += [
-            self.vector.eq(Cat(*([self.cal_input] * p.rows))),
-            rd.addr.eq(col),
-            self.gain_col.eq(col),
-        ]
+        m.d.comb += [rd.addr.eq(col), self.gain_col.eq(col)]
+        with m.If(self.load):       # the wide concatenation is built on the load cycle only
+            m.d.comb += self.vector.eq(Cat(*([self.cal_input] * p.rows)))
 
         def magnitude(v):
             return Mux(v < 0, -v, v)

@@ -49,7 +49,9 @@ class OutputLandingPad(wiring.Component):
         pending = Signal()
         overflow = Signal()
         counts = [Signal(wb, name=f"count_{c}") for c in range(n)]
-        words = [Signal(wb, name=f"word_{c}") for c in range(n)]
+        # the words live in one flat register that is the payload itself: assembling the
+        # payload from per-lane words costs Verilator a chain of wide concatenations per cycle
+        words = Signal(n * wb, name="words")
 
         window = self.lanes.window
         opening = window & ~window_prev
@@ -58,19 +60,27 @@ class OutputLandingPad(wiring.Component):
 
         still_high = Signal()
         m.d.comb += still_high.eq((pulse_prev != 0) & closing)
+        with m.If(opening):
+            m.d.sync += words.eq(0)
         for c in range(n):
             pulse = self.lanes.pulse[c] & window
+            word = words.word_select(c, wb)
             with m.If(opening):
-                m.d.sync += [counts[c].eq(pulse), words[c].eq(0)]
+                m.d.sync += counts[c].eq(pulse)
             with m.Elif(pulse):
                 with m.If(counts[c] == top):
                     m.d.sync += overflow.eq(1)
                 with m.Else():
                     m.d.sync += counts[c].eq(counts[c] + 1)
-            with m.If(~opening & pulse_prev[c] & ~pulse):
-                # a lane cut off by the window's end has no falling edge of its own: saturate
-                m.d.sync += words[c].eq(Mux(closing, top, counts[c]))
-            m.d.comb += self.o.payload[c].eq(Mux(closing & pulse_prev[c], top, words[c]))
+            with m.If(pulse):
+                # while high, the word reads full scale: a lane still high when the window
+                # closes has no falling edge of its own and saturates
+                m.d.sync += word.eq(top)
+            with m.Elif(pulse_prev[c]):
+                # falling edge: latch the count (on the closing cycle the lane was high on the
+                # window's last tick, so full scale stays)
+                m.d.sync += word.eq(Mux(closing, top, counts[c]))
+        m.d.comb += self.o.payload.as_value().eq(words)
         with m.If(opening):
             m.d.sync += overflow.eq(0)
 
