@@ -190,10 +190,11 @@ def walk_cycles(params: TileParams, op: CalOp, scope: CalScope = CalScope.PER_CO
 def calibration_cycles(params: TileParams, config: TileConfig, op: CalOp,
                        scope: CalScope = CalScope.PER_COLUMN) -> int:
     """Cycles the tile is busy with a calibration command: the vector load (1), the read's
-    INTEGRATE (D + 1) and EVALUATE (rows + 1), the crossbar's done cycle (1; an MVM's CONVERT),
+    INTEGRATE (D + 1) and EVALUATE (``params.evaluate_cycles``), the crossbar's done cycle (1;
+    an MVM's CONVERT),
     then the column walk."""
     mode = InputMode(TileConfig.resolved(config, params).input_mode)
-    return (1 + params.input_duration_max(mode) + 1 + params.rows + 1 + 1
+    return (1 + params.input_duration_max(mode) + 1 + params.evaluate_cycles + 1
             + walk_cycles(params, op, scope))
 
 
@@ -203,7 +204,7 @@ def calibration_phases(params: TileParams, config: TileConfig, op: CalOp,
     the read's INTEGRATE and EVALUATE, then the done cycle and the walk (CALIBRATE)."""
     mode = InputMode(TileConfig.resolved(config, params).input_mode)
     return [(Phase.CALIBRATE, 1), (Phase.INTEGRATE, params.input_duration_max(mode) + 1),
-            (Phase.EVALUATE, params.rows + 1), (Phase.CALIBRATE, 1 + walk_cycles(params, op, scope))]
+            (Phase.EVALUATE, params.evaluate_cycles), (Phase.CALIBRATE, 1 + walk_cycles(params, op, scope))]
 
 
 class Calibrator:

@@ -89,6 +89,7 @@ class TileParams:
     charge_bits: int = 24
     gain_bits: int = 8
     gain_frac_bits: int = 7
+    eval_rows: int = 4
 
     def __post_init__(self):
         _check_int("rows", self.rows, 1, 4096)
@@ -109,6 +110,9 @@ class TileParams:
         _check_int("gain_bits", self.gain_bits, 1, 16)
         # gain 1.0 (2^gain_frac_bits, the reset value) must fit the gain_bits-wide register
         _check_int("gain_frac_bits", self.gain_frac_bits, 0, self.gain_bits - 1)
+        _check_int("eval_rows", self.eval_rows, 1, 64)
+        if self.eval_rows & (self.eval_rows - 1):
+            raise ValueError(f"eval_rows must be a power of two, not {self.eval_rows}")
 
     # -- derived quantities -------------------------------------------------------------------
     @property
@@ -138,6 +142,17 @@ class TileParams:
     def gain_one(self) -> int:
         """Gain code meaning 1.0 (the reset value of every GAIN register)."""
         return 1 << self.gain_frac_bits
+
+    @property
+    def eval_groups(self) -> int:
+        """Words of the behavioral code memory: groups of ``eval_rows`` rows."""
+        return -(-self.rows // self.eval_rows)
+
+    @property
+    def evaluate_cycles(self) -> int:
+        """Cycles of the EVALUATE phase: one per group of ``eval_rows`` rows, plus the code
+        memory's read latency (docs/spec.md section 7)."""
+        return self.eval_groups + 1
 
     @property
     def ramp_shift_max(self) -> int:

@@ -53,7 +53,7 @@ def mvm_timing(params: TileParams, config: TileConfig, *,
     cycles = {
         Phase.IDLE: 1,
         Phase.INTEGRATE: int(integrate_ticks),
-        Phase.EVALUATE: params.rows + 1,
+        Phase.EVALUATE: params.evaluate_cycles,
         Phase.CONVERT: 1,
         Phase.EMIT: params.out_max + 1,
         Phase.OUTPUT: 1,

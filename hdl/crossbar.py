@@ -1,5 +1,5 @@
 """Behavioral model of the analog array: conductance codes, integration, capacitor saturation."""
-from amaranth.hdl import Array, Module, Signal, Mux, signed, unsigned
+from amaranth.hdl import Array, Cat, Const, Module, Signal, Mux, signed, unsigned
 from amaranth.lib import data, memory, wiring, stream
 from amaranth.lib.wiring import In, Out
 
@@ -17,8 +17,9 @@ class Crossbar(wiring.Component):
 
     Not a synthesis target: it stands for the analog array. While the input window is open it
     counts each lane's high ticks (the lane's duration) and latches its polarity; when the window
-    closes it multiplies and accumulates one row per cycle against the code memory
-    (``rows + 1`` cycles, the +1 being the memory's read latency), which equals the physical
+    closes it multiplies and accumulates ``eval_rows`` rows per cycle against the code memory
+    (``evaluate_cycles`` = ``ceil(rows / eval_rows) + 1``, the +1 being the memory's read
+    latency), which equals the physical
     integration because the array is linear. On the cycle after, ``done`` pulses and ``charge``
     holds the saturated column charges until the next window closes.
 
@@ -79,9 +80,12 @@ class Crossbar(wiring.Component):
         ib = p.in_bits
         count_max = (1 << ib) - 1
 
+        # one memory word holds a group of eval_rows rows; a row write enables its row's part
+        R = p.eval_rows
+        row_layout = data.ArrayLayout(cell_layout(p), p.cols)
         m.submodules.codes = codes = memory.Memory(
-            shape=data.ArrayLayout(cell_layout(p), p.cols), depth=p.rows, init=[])
-        wr = codes.write_port()
+            shape=data.ArrayLayout(row_layout, R), depth=p.eval_groups, init=[])
+        wr = codes.write_port(granularity=1)
         rd = codes.read_port(domain="sync")
 
         # -- duration counting while the window is open ---------------------------------------
@@ -106,10 +110,11 @@ class Crossbar(wiring.Component):
                 m.d.sync += signs[r].eq(self.lanes.sign[r])
         m.d.comb += self.overrange.eq(any_of(overflow))
 
-        # -- row-serial multiply-accumulate ---------------------------------------------------
-        row_bits = max(1, p.rows.bit_length())
+        # -- group-serial multiply-accumulate (eval_rows rows per cycle) ----------------------
+        groups = p.eval_groups
+        row_bits = max(1, groups.bit_length())
         active = Signal()
-        row = Signal(row_bits)           # row whose codes the read port returns this cycle + 1
+        row = Signal(row_bits)           # group whose codes the read port returns this cycle + 1
         done = Signal()
         acc = [Signal(signed(p.accumulator_bits), name=f"acc_{c}") for c in range(p.cols)]
 
@@ -133,14 +138,21 @@ class Crossbar(wiring.Component):
         with m.Elif(active):
             m.d.comb += rd.addr.eq(row)
             m.d.sync += row.eq(row + 1)
-            with m.If(row == p.rows):
+            with m.If(row == groups):
                 m.d.sync += [active.eq(0), done.eq(1)]
             prev = Signal(row_bits)
             m.d.comb += prev.eq(row - 1)
-            magnitude = Array(counts)[prev]
-            lane_sign = Array(signs)[prev]
-            signed_duration = Signal(signed(ib + 1))
-            m.d.comb += signed_duration.eq(Mux(lane_sign, -magnitude, magnitude))
+            # the group's rows; rows beyond the array (a last, partial group) count 0
+            pad = groups * R - p.rows
+            padded_counts = Array(counts + [Const(0, ib)] * pad)
+            padded_signs = Array(signs + [Const(0, 1)] * pad)
+            durations = []
+            for k in range(R):
+                index = Cat(Const(k, (R - 1).bit_length()), prev) if R > 1 else prev
+                magnitude = padded_counts[index]
+                d = Signal(signed(ib + 1), name=f"duration_{k}")
+                m.d.comb += d.eq(Mux(padded_signs[index], -magnitude, magnitude))
+                durations.append(d)
             def cell_weight(cell, sign):
                 def pair(a, b):
                     return a + b if sign > 0 else a - b
@@ -152,8 +164,10 @@ class Crossbar(wiring.Component):
             for sign, cond in ((1, self.conductance), (-1, ~self.conductance)):
                 with m.If(cond):
                     for c in range(p.cols):
-                        weight = cell_weight(rd.data[c], sign)
-                        m.d.sync += acc[c].eq(acc[c] + signed_duration * weight)
+                        total = acc[c]
+                        for k in range(R):
+                            total = total + durations[k] * cell_weight(rd.data[k][c], sign)
+                        m.d.sync += acc[c].eq(total)
 
         # -- capacitor saturation -------------------------------------------------------------
         clipped = [Signal(name=f"clipped_{c}") for c in range(p.cols)]
@@ -168,10 +182,13 @@ class Crossbar(wiring.Component):
         # -- row writes -----------------------------------------------------------------------
         busy = window | active | closing
         m.d.comb += self.prog.ready.eq(~busy)
-        m.d.comb += [wr.addr.eq(self.prog.payload.row), wr.data.eq(self.prog.payload.codes)]
+        prog_row = self.prog.payload.row
+        lane_bits = (R - 1).bit_length()
+        m.d.comb += [wr.addr.eq(prog_row[lane_bits:]),
+                     wr.data.eq(self.prog.payload.codes.as_value().replicate(R))]
         with m.If(self.prog.valid & self.prog.ready):
-            with m.If(self.prog.payload.row < p.rows):
-                m.d.comb += wr.en.eq(1)
+            with m.If(prog_row < p.rows):
+                m.d.comb += wr.en.eq(1 << prog_row[:lane_bits] if R > 1 else 1)
             with m.Else():
                 m.d.comb += self.bad_row.eq(1)
         return m

@@ -283,6 +283,8 @@ def add_size_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--devices", type=int, default=d["devices_per_weight"].default,
                         help="PCM devices per weight: 4 or 2")
     parser.add_argument("--f-factor", type=int, default=d["f_factor"].default)
+    parser.add_argument("--eval-rows", type=int, default=d["eval_rows"].default,
+                        help="rows the behavioral crossbar evaluates per cycle (power of two)")
 
 
 def params_from_args(parser: argparse.ArgumentParser, args):
@@ -291,7 +293,8 @@ def params_from_args(parser: argparse.ArgumentParser, args):
     try:
         return TileParams(rows=args.rows, cols=args.cols, in_bits=args.in_bits,
                           out_bits=args.out_bits, code_bits=args.code_bits,
-                          devices_per_weight=args.devices, f_factor=args.f_factor)
+                          devices_per_weight=args.devices, f_factor=args.f_factor,
+                          eval_rows=args.eval_rows)
     except (TypeError, ValueError) as error:
         parser.error(str(error))
 

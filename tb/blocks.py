@@ -378,7 +378,8 @@ class CrossbarScenario(Scenario):
     ``overrange``, lanes held longer than ``2^in_bits - 1`` ticks.
 
     Expected per docs/spec.md sections 3-4: a window closing on cycle C is evaluated on cycles
-    C .. C + rows (``evaluating``), ``done`` is high on cycle C + rows + 1 only, and from then
+    C .. C + E - 1 (``evaluating``, E = ``params.evaluate_cycles``), ``done`` is high on cycle
+    C + E only, and from then
     until the next closing ``charge`` and ``cap_sat`` equal ``golden.crossbar.integrate`` of
     the lane counts (saturated at ``2^in_bits - 1``) and the codes written so far;
     ``prog.ready`` is low exactly on window and evaluation cycles; ``bad_row`` is high on the
@@ -499,7 +500,7 @@ class CrossbarScenario(Scenario):
         p, rng = self.p, self.rng
         wave, sign_bits = window
         self._finish_held()
-        offer = int(rng.integers(0, len(wave) + p.rows + 1)) if held_write else None
+        offer = int(rng.integers(0, len(wave) + p.evaluate_cycles)) if held_write else None
         opened = self.cycles
         sign = _pack_bits(sign_bits)
         for t, row in enumerate(wave):
@@ -511,8 +512,8 @@ class CrossbarScenario(Scenario):
         noise = self._random_noise()
         self.mvms.append((opened, wave, sign_bits, closing, self.codes.copy()))
         self.noise.append(noise)
-        self._busy_until = closing + p.rows
-        for t in range(len(wave), len(wave) + p.rows + 1):
+        self._busy_until = closing + p.evaluate_cycles - 1
+        for t in range(len(wave), len(wave) + p.evaluate_cycles):
             if offer == t:
                 self._held = (self._pick_row(), self._random_codes_row())
             extra = dict(zip(("noise_seed", "noise_sigma", "mvm_index"), noise)) \
@@ -556,16 +557,16 @@ class CrossbarScenario(Scenario):
         engaged = np.zeros(n, dtype=np.int64)
         engaged[1:] = window[:-1]
         for opened, wave, sign_bits, closing, codes in self.mvms:
-            evaluating[closing:closing + p.rows + 1] = 1
-            engaged[closing + 1:closing + p.rows + 1] = 1
-            done[closing + p.rows + 1] = 1
+            evaluating[closing:closing + p.evaluate_cycles] = 1
+            engaged[closing + 1:closing + p.evaluate_cycles] = 1
+            done[closing + p.evaluate_cycles] = 1
         bad_row = np.zeros(n, dtype=np.int64)
         for k, row in self.writes:
             bad_row[k] = int(row >= p.rows)
         ready = 1 - (window | evaluating)
         for name, expected, what in (
                 ("prog__ready", ready, "low exactly on window and evaluation cycles"),
-                ("evaluating", evaluating, "rows + 1 cycles from each window's closing"),
+                ("evaluating", evaluating, "evaluate_cycles from each window's closing"),
                 ("done", done, "one cycle after each evaluation"),
                 ("engaged", engaged, "previous cycle's window or evaluation"),
                 ("bad_row", bad_row, "on accepted writes to rows >= rows")):
@@ -604,10 +605,10 @@ class CrossbarScenario(Scenario):
         for i, (mvm, expected) in enumerate(zip(self.mvms, self.expected_charges())):
             opened, wave, sign_bits, closing, codes = mvm
             durations, signs, charge_sat, sat = expected
-            span = slice(closing + p.rows + 1, closings[i + 1] + 1)
+            span = slice(closing + p.evaluate_cycles, closings[i + 1] + 1)
             got = charge[span]
             what = (f"crossbar window {i} (durations {durations.tolist()}, signs "
-                    f"{signs.tolist()}, done at cycle {closing + p.rows + 1})")
+                    f"{signs.tolist()}, done at cycle {closing + p.evaluate_cycles})")
             assert_equal_arrays(np.broadcast_to(charge_sat, got.shape), got,
                                 f"{what} charge [cycle after done, column]", seed)
             assert_equal_arrays(np.full(len(got), int(sat)), cap_sat[span],

@@ -36,7 +36,8 @@ def main(argv=None) -> int:
     # the chip-size build is shared with the full-size test (key "full")
     key = "full" if params == TileParams() else "demo_" + "_".join(
         str(v) for v in (params.rows, params.cols, params.in_bits, params.out_bits,
-                         params.code_bits, params.devices_per_weight, params.f_factor))
+                         params.code_bits, params.devices_per_weight, params.f_factor,
+                         params.eval_rows))
     print(f"tile {params.rows} x {params.cols}, {params.in_bits}-bit in, {params.out_bits}-bit out, "
           f"{params.devices_per_weight} PCM per weight, F = {params.f_factor}; "
           f"{args.simulator}; seed {args.seed}", flush=True)

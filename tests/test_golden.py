@@ -577,7 +577,7 @@ def test_full_size_tile(seed):
         ref = ref_mvm(x[b], codes, cfg, p, columns=cols)
         for field in ("charge", "z", "y"):
             assert getattr(res, field)[b, cols].tolist() == ref[field]
-    assert res.timing.latency == 1 + 129 + 513 + 1 + 256
+    assert res.timing.latency == 1 + 129 + (512 // 4 + 1) + 1 + 256     # eval_rows = 4
 
 
 # -- timing -----------------------------------------------------------------------------------
@@ -589,14 +589,21 @@ def test_timing():
             d = 2 ** p.in_bits - 1 if mode == InputMode.UNSIGNED else 2 ** (p.in_bits - 1)
             out_max = 2 ** p.out_bits - 1
             assert dict(t.cycles) == {Phase.IDLE: 1, Phase.INTEGRATE: d + 1,
-                                      Phase.EVALUATE: p.rows + 1, Phase.CONVERT: 1,
+                                      Phase.EVALUATE: -(-p.rows // p.eval_rows) + 1, Phase.CONVERT: 1,
                                       Phase.EMIT: out_max + 1, Phase.OUTPUT: 1}
-            assert t.latency == 1 + (d + 1) + (p.rows + 1) + 1 + (out_max + 1)
+            assert t.latency == 1 + (d + 1) + (-(-p.rows // p.eval_rows) + 1) + 1 + (out_max + 1)
             assert t.period == t.latency + 1
             assert t.physical_ticks == (d + 1) + 1 + (out_max + 1)
             assert hash(t) == hash(mvm_timing(p, TileConfig(input_mode=mode)))
     t = mvm_timing(TileParams(), TileConfig())
-    assert (t.latency, t.period, t.physical_ticks) == (1 + 256 + 513 + 1 + 256, 1028, 513)
+    assert (t.latency, t.period, t.physical_ticks) == (1 + 256 + 129 + 1 + 256, 644, 513)
+    # EVALUATE: one cycle per group of eval_rows rows (a partial last group counts), +1
+    for rows, eval_rows, evaluate in ((512, 1, 513), (512, 8, 65), (5, 4, 3), (1, 64, 2)):
+        t = mvm_timing(TileParams(rows=rows, eval_rows=eval_rows), TileConfig())
+        assert t.cycles[Phase.EVALUATE] == evaluate
+    for bad in (0, 3, 128, 2.0):
+        with pytest.raises((TypeError, ValueError), match="eval_rows"):
+            TileParams(eval_rows=bad)
     assert mvm_timing(TileParams(), TileConfig(), integrate_ticks=10).cycles[Phase.INTEGRATE] == 10
     with pytest.raises(TypeError):
         t.cycles[Phase.IDLE] = 2

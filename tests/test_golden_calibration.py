@@ -82,7 +82,10 @@ def test_halved_codes_double_the_gain_exactly():
 
 
 def test_cycles_and_phases():
-    p = TileParams(rows=5, cols=4, in_bits=3, gain_bits=6, gain_frac_bits=4)
+    p = TileParams(rows=5, cols=4, in_bits=3, gain_bits=6, gain_frac_bits=4, eval_rows=1)
+    grouped = TileParams(rows=5, cols=4, in_bits=3, gain_bits=6, gain_frac_bits=4, eval_rows=4)
+    # EVALUATE of ceil(5 / 4) + 1 = 3 cycles instead of 6
+    assert calibration_cycles(grouped, TileConfig(), CalOp.REFERENCE) == 16 - 3 + 4
     # UNSIGNED: D = 7; load 1 + integrate 8 + evaluate 6 + done 1 = 16
     assert calibration_cycles(p, TileConfig(), CalOp.REFERENCE) == 16 + 4
     assert calibration_cycles(p, TileConfig(), CalOp.COMPENSATE) == 16 + 4 * 9

@@ -14,7 +14,7 @@ SMALL = {
     "t16x16d2": TileParams(rows=16, cols=16, devices_per_weight=2, code_bits=4, charge_bits=16,
                            gain_bits=6, gain_frac_bits=5),
     "t12x10f3": TileParams(rows=12, cols=10, in_bits=5, out_bits=6, code_bits=4, f_factor=3,
-                           charge_bits=14),
+                           charge_bits=14, eval_rows=8),     # a partial last row group
 }
 FULL = TileParams()
 

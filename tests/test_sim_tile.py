@@ -32,7 +32,8 @@ PARAM_SETS = [
     TileParams(rows=4, cols=3, in_bits=4, out_bits=4, code_bits=3, charge_bits=10),
     TileParams(rows=5, cols=4, in_bits=3, out_bits=5, code_bits=4, devices_per_weight=2,
                charge_bits=12, gain_bits=6, gain_frac_bits=4),
-    TileParams(rows=3, cols=2, in_bits=4, out_bits=3, code_bits=2, f_factor=3, charge_bits=8),
+    TileParams(rows=3, cols=2, in_bits=4, out_bits=3, code_bits=2, f_factor=3, charge_bits=8,
+               eval_rows=1),        # row-serial evaluation
 ]
 
 
