@@ -8,6 +8,7 @@ OUT_BITS  ?= 8
 CODE_BITS ?= 8
 DEVICES   ?= 4
 F         ?= 1
+EVAL_ROWS ?= 4
 
 # Interpreter that creates the venv (needs venv and a shared libpython: cocotb embeds it).
 PYTHON3   ?= python3
@@ -20,7 +21,8 @@ JOBS      ?= 2
 PYTEST_ARGS ?=
 
 SIZE_ARGS := --rows $(ROWS) --cols $(COLS) --in-bits $(IN_BITS) --out-bits $(OUT_BITS) \
-             --code-bits $(CODE_BITS) --devices $(DEVICES) --f-factor $(F)
+             --code-bits $(CODE_BITS) --devices $(DEVICES) --f-factor $(F) \
+             --eval-rows $(EVAL_ROWS)
 # `make waves` traces a small tile unless told otherwise (a 512 x 512 FST runs to gigabytes)
 WAVES_ROWS ?= 16
 WAVES_COLS ?= 16
