@@ -13,7 +13,8 @@ class SimTileDriver:
     def __init__(self, ctx, dut, params: TileParams):
         self.ctx, self.dut, self.p = ctx, dut, params
 
-    async def csr_write(self, address: int, data: int, strobe: int = 0xF) -> int:
+    async def _write_request(self, address: int, data: int, strobe: int = 0xF) -> None:
+        """Address and data handshake of a write; ``bready`` is high on return."""
         ctx, bus = self.ctx, self.dut.csr
         ctx.set(bus.awaddr, address)
         ctx.set(bus.wdata, data & 0xFFFFFFFF)
@@ -24,6 +25,10 @@ class SimTileDriver:
         ctx.set(bus.awvalid, 0)
         ctx.set(bus.wvalid, 0)
         ctx.set(bus.bready, 1)
+
+    async def csr_write(self, address: int, data: int, strobe: int = 0xF) -> int:
+        ctx, bus = self.ctx, self.dut.csr
+        await self._write_request(address, data, strobe)
         resp, = await ctx.tick().sample(bus.bresp).until(bus.bvalid)
         ctx.set(bus.bready, 0)
         return resp
@@ -88,15 +93,7 @@ class SimTileDriver:
         """Write ``CAL_CMD``; return (AXI response, cycles ``busy`` was high for the command)."""
         from golden.regs import REGISTERS, OKAY
         ctx, dut, bus = self.ctx, self.dut, self.dut.csr
-        ctx.set(bus.awaddr, REGISTERS["CAL_CMD"].address)
-        ctx.set(bus.wdata, cmd & 0xFFFFFFFF)
-        ctx.set(bus.wstrb, 0xF)
-        ctx.set(bus.awvalid, 1)
-        ctx.set(bus.wvalid, 1)
-        await ctx.tick().until(bus.awready)
-        ctx.set(bus.awvalid, 0)
-        ctx.set(bus.wvalid, 0)
-        ctx.set(bus.bready, 1)
+        await self._write_request(REGISTERS["CAL_CMD"].address, cmd)
         resp, cycles, seen = None, 0, False
         while True:
             *_, bvalid, bresp, busy = await ctx.tick().sample(bus.bvalid, bus.bresp, dut.busy)
