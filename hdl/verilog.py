@@ -168,6 +168,8 @@ def module_ports(component, text: str, module: str) -> list[Port]:
 _CONST_PROCESS_RE = re.compile(
     r"^(?P<indent>[ \t]*)always @\*\n[ \t]*(?P<lhs>[^\n=;]+?) = (?P<rhs>[^\n;]+);[ \t]*$", re.M)
 _CONST_TOKENS_RE = re.compile(r"\d+'[hdboHDBO][0-9a-fA-FxXzZ_]+|\d+|[{},\s]")
+#: a long all-zero hex literal written digit by digit (Yosys writes memory inits so)
+_ZERO_HEX_RE = re.compile(r"(?<![\w'])(\d+)'h0{64,}(?![0-9a-fA-FxXzZ_])")
 
 
 def icarus_compat(text: str) -> tuple[str, int]:
@@ -178,6 +180,11 @@ def icarus_compat(text: str) -> tuple[str, int]:
     never runs in Icarus (any ``-g`` mode; "@* found no sensitivities") and leaves ``x`` at X.
     Verilator evaluates it at time 0. The value never changes, so ``initial x = 5'h00;`` is
     equivalent.
+
+    Long all-zero hex literals are shortened to ``<width>'h0`` (the same value, zero-extended): Yosys
+    writes a memory's initial words digit by digit, and Icarus' scanner stops at a token of
+    more than about 16k characters ("input buffer overflow"), which the 512-column tile's code
+    memory words (4 rows of 16,384 bits each) exceed.
     """
     rewrites = 0
 
@@ -187,7 +194,9 @@ def icarus_compat(text: str) -> tuple[str, int]:
             return match[0]     # not a constant: it has a sensitivity list, leave it
         rewrites += 1
         return f"{match['indent']}initial {match['lhs']} = {match['rhs']};"
-    return _CONST_PROCESS_RE.sub(replace, text), rewrites
+    text = _CONST_PROCESS_RE.sub(replace, text)
+    text, zeros = _ZERO_HEX_RE.subn(r"\1'h0", text)
+    return text, rewrites + zeros
 
 
 def write_wrapper(path, module: str, ports: list[Port], *, wrapper: str | None = None,
