@@ -50,10 +50,8 @@ class Calibrator(wiring.Component):
     gain_we, gain_col, gain_value : Out
         Write of one ``GAIN`` register.
     busy : Out(1)
-        From ``load`` to the last walk cycle.
-    walking : Out(1)
-        ``load`` or the walk (``Phase.CALIBRATE``); the read itself shows as INTEGRATE/EVALUATE,
-        and its ``done`` cycle as CALIBRATE too.
+        From ``load`` to the last walk cycle (the tile shows ``Phase.CALIBRATE`` while no
+        block is active).
     finished : Out(1)
         One cycle, the command's last: ``skipped``/``clipped``/``reference_valid`` take their
         new values at its end.
@@ -83,7 +81,6 @@ class Calibrator(wiring.Component):
             "gain_col": Out(max(1, (p.cols - 1).bit_length())),
             "gain_value": Out(p.gain_bits),
             "busy": Out(1),
-            "walking": Out(1),
             "finished": Out(1),
             "skipped": Out(range(p.cols + 1)),
             "clipped": Out(range(p.cols + 1)),
@@ -142,14 +139,13 @@ class Calibrator(wiring.Component):
                     m.d.sync += [op.eq(self.op), scope.eq(self.scope)]
                     m.next = "LOAD"
             with m.State("LOAD"):
-                m.d.comb += [self.busy.eq(1), self.walking.eq(1), self.conductance.eq(1),
+                m.d.comb += [self.busy.eq(1), self.conductance.eq(1),
                              self.load.eq(1)]
                 with m.If(self.ilp_ready):
                     m.next = "READ"
             with m.State("READ"):
                 m.d.comb += [self.busy.eq(1), self.conductance.eq(1)]
                 with m.If(self.read_done):
-                    m.d.comb += self.walking.eq(1)
                     m.d.sync += [col.eq(0), s_ref.eq(0), s_now.eq(0), summing_first.eq(1),
                                  self.skipped.eq(0), self.clipped.eq(0)]
                     with m.If(op == CalOp.REFERENCE):
@@ -159,7 +155,7 @@ class Calibrator(wiring.Component):
                     with m.Else():
                         m.next = "FETCH"
             with m.State("STORE"):
-                m.d.comb += [self.busy.eq(1), self.walking.eq(1), walk.eq(1),
+                m.d.comb += [self.busy.eq(1), walk.eq(1),
                              wr.addr.eq(col), wr.data.charge.eq(charge_col),
                              wr.data.gain.eq(gain_col), wr.en.eq(1)]
                 with m.If(last_col):
@@ -170,7 +166,7 @@ class Calibrator(wiring.Component):
                     m.d.sync += col.eq(col + 1)
             with m.State("SUM"):
                 # cycle k reads column k and adds column k - 1 (k >= 1); SUM_LAST adds the last
-                m.d.comb += [self.busy.eq(1), self.walking.eq(1), walk.eq(1)]
+                m.d.comb += [self.busy.eq(1), walk.eq(1)]
                 m.d.sync += [summing_first.eq(0), q_reg.eq(charge_col)]
                 with m.If(~summing_first):
                     m.d.sync += [s_ref.eq(s_ref + magnitude(rd.data.charge)),
@@ -181,16 +177,16 @@ class Calibrator(wiring.Component):
                 with m.Else():
                     m.d.sync += col.eq(col + 1)
             with m.State("SUM_LAST"):
-                m.d.comb += [self.busy.eq(1), self.walking.eq(1)]
+                m.d.comb += [self.busy.eq(1)]
                 m.d.sync += [s_ref.eq(s_ref + magnitude(rd.data.charge)),
                              s_now.eq(s_now + magnitude(q_reg))]
                 m.next = "FETCH"
             with m.State("FETCH"):
-                m.d.comb += [self.busy.eq(1), self.walking.eq(1), walk.eq(1)]
+                m.d.comb += [self.busy.eq(1), walk.eq(1)]
                 m.d.sync += q_reg.eq(charge_col)
                 m.next = "SETUP"
             with m.State("SETUP"):
-                m.d.comb += [self.busy.eq(1), self.walking.eq(1)]
+                m.d.comb += [self.busy.eq(1)]
                 r = rd.data.charge
                 g = rd.data.gain
                 n = Signal(n_bits)
@@ -215,7 +211,7 @@ class Calibrator(wiring.Component):
                 ]
                 m.next = "DIVIDE"
             with m.State("DIVIDE"):
-                m.d.comb += [self.busy.eq(1), self.walking.eq(1)]
+                m.d.comb += [self.busy.eq(1)]
                 take = rem >= dv
                 m.d.sync += [
                     rem.eq(Mux(take, rem - dv, rem)),
@@ -226,7 +222,7 @@ class Calibrator(wiring.Component):
                 with m.If(step == gb - 1):
                     m.next = "WRITE"
             with m.State("WRITE"):
-                m.d.comb += [self.busy.eq(1), self.walking.eq(1), self.gain_we.eq(1)]
+                m.d.comb += [self.busy.eq(1), self.gain_we.eq(1)]
                 with m.If(skip):
                     m.d.comb += self.gain_value.eq(g0)
                     m.d.sync += self.skipped.eq(self.skipped + 1)

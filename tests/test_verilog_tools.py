@@ -94,6 +94,7 @@ def test_icarus_rewrite_only_touches_constant_processes():
     (["--rows", "0"], "rows must be in [1, 4096], not 0"),
     (["--devices", "3"], "devices_per_weight must be 2 or 4, not 3"),
     (["--devices", "2", "--f-factor", "2"], "f_factor only applies to 4-PCM cells"),
+    (["--eval-rows", "3"], "eval_rows must be a power of two, not 3"),
 ])
 def test_cli_rejects_bad_parameters(argv, message, capsys, tmp_path):
     with pytest.raises(SystemExit) as exit_info:
