@@ -54,10 +54,15 @@ class Crossbar(wiring.Component):
         One cycle: a row write named a row >= rows and was dropped.
     """
 
-    def __init__(self, params: TileParams):
+    def __init__(self, params: TileParams, *, count_domain: str = "sync",
+                 mac_domain: str = "sync"):
         if not isinstance(params, TileParams):
             raise TypeError(f"params must be a TileParams, not {params!r}")
+        for what, name in (("count_domain", count_domain), ("mac_domain", mac_domain)):
+            if not isinstance(name, str) or not name:
+                raise TypeError(f"{what} must be a domain name, not {name!r}")
         self.params = params
+        self._count_domain, self._mac_domain = count_domain, mac_domain
         super().__init__({
             "lanes": In(PulseLanesSignature(params.rows)),
             "prog": In(stream.Signature(row_write_layout(params))),
@@ -86,14 +91,15 @@ class Crossbar(wiring.Component):
         m.submodules.codes = codes = memory.Memory(
             shape=data.ArrayLayout(row_layout, R), depth=p.eval_groups, init=[])
         wr = codes.write_port(granularity=1)
-        rd = codes.read_port(domain="sync")
+        rd = codes.read_port(domain=self._mac_domain)
+        count, mac = m.d[self._count_domain], m.d[self._mac_domain]
 
         # -- duration counting while the window is open ---------------------------------------
         window_prev = Signal()
         window = self.lanes.window
         opening = window & ~window_prev
         closing = ~window & window_prev
-        m.d.sync += window_prev.eq(window)
+        count += window_prev.eq(window)
 
         counts = [Signal(ib, name=f"count_{r}") for r in range(p.rows)]
         signs = [Signal(name=f"sign_{r}") for r in range(p.rows)]
@@ -101,45 +107,52 @@ class Crossbar(wiring.Component):
         for r in range(p.rows):
             pulse = window & self.lanes.pulse[r]
             with m.If(opening):
-                m.d.sync += [counts[r].eq(pulse), signs[r].eq(pulse & self.lanes.sign[r])]
+                count += [counts[r].eq(pulse), signs[r].eq(pulse & self.lanes.sign[r])]
             with m.Elif(pulse):
                 with m.If(counts[r] == count_max):
                     m.d.comb += overflow[r].eq(1)
                 with m.Else():
-                    m.d.sync += counts[r].eq(counts[r] + 1)
-                m.d.sync += signs[r].eq(self.lanes.sign[r])
+                    count += counts[r].eq(counts[r] + 1)
+                count += signs[r].eq(self.lanes.sign[r])
         m.d.comb += self.overrange.eq(any_of(overflow))
 
         # -- group-serial multiply-accumulate (eval_rows rows per cycle) ----------------------
+        # Its registers live in ``mac`` and its logic reads only registers of ``mac`` and
+        # ``count`` (plus values sampled when the window closes): with gated clocks per domain
+        # (hdl/clocking.py) the 512-column datapath costs nothing outside EVALUATE.
         groups = p.eval_groups
         row_bits = max(1, groups.bit_length())
         active = Signal()
-        row = Signal(row_bits)           # group whose codes the read port returns this cycle + 1
+        row = Signal(row_bits)           # group the read port is addressed with (0 when idle)
         done = Signal()
         acc = [Signal(signed(p.accumulator_bits), name=f"acc_{c}") for c in range(p.cols)]
+        key = Signal(32)                 # read-noise key, sampled when the window closes
+        sigma = Signal(gnoise.NOISE_SIGMA_BITS)
+        conductance = Signal()
 
         m.d.comb += [self.evaluating.eq(closing | active), self.engaged.eq(window_prev | active)]
-        m.d.sync += done.eq(0)
+        mac += done.eq(0)
+        m.d.comb += rd.addr.eq(row)
+        with m.If(closing):
+            mac += [active.eq(1), row.eq(1), key.eq(mix32(self.noise_seed ^ mix32(self.mvm_index))),
+                    sigma.eq(self.noise_sigma), conductance.eq(self.conductance)]
+        with m.Elif(active):
+            mac += row.eq(row + 1)
+            with m.If(row == groups):
+                mac += [active.eq(0), done.eq(1), row.eq(0)]
 
-        # -- read noise: the accumulators start from it (golden.noise) ------------------------
-        key = Signal(32)
-        m.d.comb += key.eq(mix32(self.noise_seed ^ mix32(self.mvm_index)))
-        # computed only on the closing cycle (gated): idle, the 512 hashes cost nothing
+        # -- read noise (golden.noise): added on the first evaluation cycle, computed only then
+        first = Signal()
+        m.d.comb += first.eq(active & (row == 1))
         noise = []
         constants = grng.column_constants(p.cols)
         for c in range(p.cols):
-            u = mix32_gated(m, closing, key + int(constants[c]), f"noise_u_{c}")
-            n = gated(m, closing, f"noise_n_{c}", signed(11), irwin_hall(u))
-            noise.append((n * self.noise_sigma) >> gnoise.NOISE_SHIFT)
+            u = mix32_gated(m, first, key + int(constants[c]), f"noise_u_{c}")
+            n = gated(m, first, f"noise_n_{c}", signed(11), irwin_hall(u))
+            noise.append(gated(m, first, f"noise_{c}", signed(p.accumulator_bits),
+                               (n * sigma) >> gnoise.NOISE_SHIFT))
 
-        with m.If(closing):
-            m.d.comb += rd.addr.eq(0)
-            m.d.sync += [active.eq(1), row.eq(1)] + [a.eq(nz) for a, nz in zip(acc, noise)]
-        with m.Elif(active):
-            m.d.comb += rd.addr.eq(row)
-            m.d.sync += row.eq(row + 1)
-            with m.If(row == groups):
-                m.d.sync += [active.eq(0), done.eq(1)]
+        with m.If(active):
             prev = Signal(row_bits)
             m.d.comb += prev.eq(row - 1)
             # the group's rows; rows beyond the array (a last, partial group) count 0
@@ -161,13 +174,13 @@ class Crossbar(wiring.Component):
                 return pair(cell.gp, cell.gm)
 
             # two branches rather than a per-column multiplexer: one runs per cycle
-            for sign, cond in ((1, self.conductance), (-1, ~self.conductance)):
+            for sign, cond in ((1, conductance), (-1, ~conductance)):
                 with m.If(cond):
                     for c in range(p.cols):
-                        total = acc[c]
+                        total = Mux(first, noise[c], acc[c])
                         for k in range(R):
                             total = total + durations[k] * cell_weight(rd.data[k][c], sign)
-                        m.d.sync += acc[c].eq(total)
+                        mac += acc[c].eq(total)
 
         # -- capacitor saturation -------------------------------------------------------------
         clipped = [Signal(name=f"clipped_{c}") for c in range(p.cols)]

@@ -1,5 +1,5 @@
 """Tile top: host streams and registers around ILP -> crossbar -> ramp/EN -> OLP."""
-from amaranth.hdl import Module, Signal, Mux
+from amaranth.hdl import DomainRenamer, Module, Signal, Mux
 from amaranth.lib import wiring, stream
 from amaranth.lib.wiring import In, Out, connect
 
@@ -14,6 +14,7 @@ from .controller import LocalController
 from .csr import AXI4LiteSignature, TileRegisters
 from .programmer import RowProgrammer, command_layout
 from .calibration import Calibrator
+from .clocking import add_core_domains, add_gated_domain
 
 __all__ = ["Tile"]
 
@@ -68,17 +69,42 @@ class Tile(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         p = self.params
-        m.submodules.regs = regs = TileRegisters(p)
-        m.submodules.ilp = ilp = InputLandingPad(p)
-        m.submodules.crossbar = xbar = Crossbar(p)
-        m.submodules.ramp = ramp = RampConverter(p)
-        m.submodules.olp = olp = OutputLandingPad(p.cols, p.out_bits)
-        m.submodules.controller = ctl = LocalController()
-
-        m.submodules.programmer = prg = RowProgrammer(p)
-        m.submodules.calibrator = cal = Calibrator(p)
+        # clock domains (hdl/clocking.py): the registers, the controller, the ILP and the
+        # calibrator run in ``core``; every block with per-column state has a gated clock that
+        # runs only in the phases it works in: the crossbar's lane counters (``count``, the
+        # input window), its multiply-accumulate (``mac``, EVALUATE), the ramp and the OLP
+        # (``emit``, CONVERT to OUTPUT) and the row programmer (``prog``, while it is busy or
+        # offered a command)
+        add_core_domains(m)
+        regs = TileRegisters(p)
+        ilp = InputLandingPad(p)
+        xbar = Crossbar(p, count_domain="count", mac_domain="mac")
+        ramp = RampConverter(p)
+        olp = OutputLandingPad(p.cols, p.out_bits)
+        ctl = LocalController()
+        cal = Calibrator(p)
+        prg = RowProgrammer(p)
+        for name, block in (("regs", regs), ("ilp", ilp), ("crossbar", xbar),
+                            ("controller", ctl), ("calibrator", cal)):
+            m.submodules[name] = DomainRenamer("core")(block)
+        m.submodules.ramp = DomainRenamer("emit")(ramp)
+        m.submodules.olp = DomainRenamer("emit")(olp)
+        m.submodules.programmer = DomainRenamer("prog")(prg)
+        window_prev = Signal()
+        emit_prev = Signal()
+        m.d.core += [window_prev.eq(xbar.lanes.window), emit_prev.eq(ramp.lanes.window)]
+        add_gated_domain(m, "count", xbar.lanes.window | window_prev)
+        add_gated_domain(m, "mac", xbar.evaluating | xbar.done)
+        add_gated_domain(m, "emit", ramp.start | ramp.lanes.window | emit_prev | olp.o.valid)
+        prog_clock = add_gated_domain(m, "prog", prg.busy | self.target.valid)
         connect(m, wiring.flipped(self.csr), regs.bus)
-        connect(m, wiring.flipped(self.target), prg.cmd)
+
+        # a command is taken only on a cycle the programmer's clock runs
+        m.d.comb += [
+            prg.cmd.payload.eq(self.target.payload),
+            prg.cmd.valid.eq(self.target.valid & prog_clock),
+            self.target.ready.eq(prg.cmd.ready & prog_clock),
+        ]
 
         # row writes: the programmer's results first, then the host's
         with m.If(prg.result.valid):
@@ -116,7 +142,7 @@ class Tile(wiring.Component):
         # after it reaches the port (docs/spec.md section 7), and no per-lane logic hangs on
         # the input port itself
         lanes_in = PulseLanesSignature(p.rows).create(path=("lanes_in_q",))
-        m.d.sync += [
+        m.d.core += [
             lanes_in.window.eq(self.lanes_in.window),
             lanes_in.pulse.eq(self.lanes_in.pulse),
             lanes_in.sign.eq(self.lanes_in.sign),
@@ -197,8 +223,6 @@ class Tile(wiring.Component):
 
         # controller
         olp_closing = Signal()
-        emit_prev = Signal()
-        m.d.sync += emit_prev.eq(ramp.lanes.window)
         m.d.comb += olp_closing.eq(emit_prev & ~ramp.lanes.window)
         m.d.comb += [
             ctl.integrating.eq(xbar.lanes.window),
@@ -218,7 +242,7 @@ class Tile(wiring.Component):
         ]
         events = regs.events
         bad_target_prev = Signal()
-        m.d.sync += bad_target_prev.eq(prg.bad_target)
+        m.d.core += bad_target_prev.eq(prg.bad_target)
         m.d.comb += [
             events[ErrorBit.BAD_ROW].eq(xbar.bad_row),
             events[ErrorBit.CAP_SAT].eq(xbar.done & xbar.cap_sat),

@@ -1,0 +1,54 @@
+"""Clock domains of the tile: a free-running ``core`` domain and gated block domains.
+
+The tile's ``sync`` clock (the ``clk`` port) drives no register directly. Every clocked domain
+is derived from it by one combinational step, so all domains see the same edge at the same
+time (in amaranth.sim a derived clock rises one delta cycle after ``clk``; a register clocked by
+``clk`` itself would update a delta earlier than the others and they would read its new value):
+
+* ``core``: ``clk`` itself, for the free-running blocks (registers, controller, calibrator).
+* ``negedge``: the falling edge of ``clk``; holds only the gate enables.
+* a gated domain ``<name>``: ``clk & <name>_en``, where ``<name>_en`` is the block's enable
+  sampled on the falling edge before the rising edge it gates (the classic latch-and-AND clock
+  gate: the gated clock cannot glitch, because the enable only changes while ``clk`` is low).
+
+A gated block's registers keep their values while its clock is off, exactly as registers under
+a clock enable would, so the tile's behaviour is that of one clock domain. The gating exists for
+simulation speed: Verilator evaluates a register's next-state logic whenever a clock it depends
+on ticks, so a block whose logic reads only registers of its own gated domain costs nothing
+while its clock is off (``scripts/verilator_study`` measures this). An enable must be a function
+of registers and of input ports that change no later than the falling edge; a stream that a
+gated block accepts is therefore only ``ready`` while the block's clock runs (``<name>_en``).
+
+Every domain has the tile's asynchronous reset (``rst``).
+"""
+from amaranth.hdl import ClockDomain, ClockSignal, ResetSignal, Signal
+
+__all__ = ["add_core_domains", "add_gated_domain"]
+
+
+def add_core_domains(m) -> None:
+    """Define ``core`` (``clk``) and ``negedge`` (the falling edge of ``clk``) in module ``m``."""
+    m.domains.core = ClockDomain("core", async_reset=True)
+    m.domains.negedge = ClockDomain("negedge", clk_edge="neg", async_reset=True)
+    m.d.comb += [
+        ClockSignal("core").eq(ClockSignal("sync")),
+        ResetSignal("core").eq(ResetSignal("sync")),
+        ClockSignal("negedge").eq(ClockSignal("sync")),
+        ResetSignal("negedge").eq(ResetSignal("sync")),
+    ]
+
+
+def add_gated_domain(m, name: str, enable) -> Signal:
+    """Define domain ``name`` clocked by ``clk`` while ``enable`` held at the last falling edge.
+
+    Returns the sampled enable (``<name>_en``): high during exactly the cycles whose closing
+    rising edge the domain sees. Needs :func:`add_core_domains` in the same module first.
+    """
+    sampled = Signal(name=f"{name}_en")
+    m.d.negedge += sampled.eq(enable)
+    m.domains += ClockDomain(name, async_reset=True)
+    m.d.comb += [
+        ClockSignal(name).eq(ClockSignal("sync") & sampled),
+        ResetSignal(name).eq(ResetSignal("sync")),
+    ]
+    return sampled
