@@ -152,35 +152,44 @@ class Crossbar(wiring.Component):
             noise.append(gated(m, first, f"noise_{c}", signed(p.accumulator_bits),
                                (n * sigma) >> gnoise.NOISE_SHIFT))
 
-        with m.If(active):
-            prev = Signal(row_bits)
-            m.d.comb += prev.eq(row - 1)
-            # the group's rows; rows beyond the array (a last, partial group) count 0
-            pad = groups * R - p.rows
-            padded_counts = Array(counts + [Const(0, ib)] * pad)
-            padded_signs = Array(signs + [Const(0, 1)] * pad)
-            durations = []
-            for k in range(R):
-                index = Cat(Const(k, (R - 1).bit_length()), prev) if R > 1 else prev
-                magnitude = padded_counts[index]
-                d = Signal(signed(ib + 1), name=f"duration_{k}")
-                m.d.comb += d.eq(Mux(padded_signs[index], -magnitude, magnitude))
-                durations.append(d)
-            def cell_weight(cell, sign):
-                def pair(a, b):
-                    return a + b if sign > 0 else a - b
-                if p.devices_per_weight == 4:
-                    return p.f_factor * pair(cell.gp, cell.gm) + pair(cell.lp, cell.lm)
-                return pair(cell.gp, cell.gm)
+        # the group's durations, registered alongside the memory's read data (same latency),
+        # as accumulator-wide two's-complement words: the multiply-accumulate then reads only
+        # ``mac`` registers and runs in unsigned arithmetic modulo 2^W, which equals the signed
+        # result because every charge fits W = accumulator_bits signed bits (a simulator
+        # evaluates unsigned products far faster than sign-extended ones)
+        W = p.accumulator_bits
+        pad = groups * R - p.rows
+        padded_counts = Array(counts + [Const(0, ib)] * pad)
+        padded_signs = Array(signs + [Const(0, 1)] * pad)
+        durations = []
+        for k in range(R):
+            index = Cat(Const(k, (R - 1).bit_length()), row) if R > 1 else row
+            magnitude = padded_counts[index]
+            d = Signal(W, name=f"duration_{k}")
+            mac += d.eq(Mux(padded_signs[index], -magnitude, magnitude))     # sign-extends
+            durations.append(d)
 
+        def cell_weight(cell, sign):
+            # the cell's weight as a W-bit two's-complement word
+            def pair(a, b):
+                return a + b if sign > 0 else a - b
+            if p.devices_per_weight == 4:
+                w = p.f_factor * pair(cell.gp, cell.gm) + pair(cell.lp, cell.lm)
+            else:
+                w = pair(cell.gp, cell.gm)
+            if sign > 0:
+                return w                                  # unsigned: zero-extends
+            return Cat(w, w[-1].replicate(W - len(w))) if len(w) < W else w[:W]
+
+        with m.If(active):
             # two branches rather than a per-column multiplexer: one runs per cycle
             for sign, cond in ((1, conductance), (-1, ~conductance)):
                 with m.If(cond):
                     for c in range(p.cols):
-                        total = Mux(first, noise[c], acc[c])
+                        total = Mux(first, noise[c].as_unsigned()[:W], acc[c].as_unsigned())
                         for k in range(R):
-                            total = total + durations[k] * cell_weight(rd.data[k][c], sign)
-                        mac += acc[c].eq(total)
+                            total = total + (durations[k] * cell_weight(rd.data[k][c], sign))[:W]
+                        mac += acc[c].eq(total[:W])
 
         # -- capacitor saturation -------------------------------------------------------------
         clipped = [Signal(name=f"clipped_{c}") for c in range(p.cols)]
