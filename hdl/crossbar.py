@@ -169,17 +169,15 @@ class Crossbar(wiring.Component):
             mac += d.eq(Mux(padded_signs[index], -magnitude, magnitude))     # sign-extends
             durations.append(d)
 
-        def cell_weight(cell, sign):
-            # the cell's weight as a W-bit two's-complement word
-            def pair(a, b):
-                return a + b if sign > 0 else a - b
+        def cell_currents(cell, sign):
+            # (plus, minus): the cell's weight is plus - minus, both unsigned
+            if sign > 0:        # conductance read: every device current counts positive
+                if p.devices_per_weight == 4:
+                    return p.f_factor * (cell.gp + cell.gm) + (cell.lp + cell.lm), None
+                return cell.gp + cell.gm, None
             if p.devices_per_weight == 4:
-                w = p.f_factor * pair(cell.gp, cell.gm) + pair(cell.lp, cell.lm)
-            else:
-                w = pair(cell.gp, cell.gm)
-            if sign > 0:
-                return w                                  # unsigned: zero-extends
-            return Cat(w, w[-1].replicate(W - len(w))) if len(w) < W else w[:W]
+                return p.f_factor * cell.gp + cell.lp, p.f_factor * cell.gm + cell.lm
+            return cell.gp, cell.gm
 
         with m.If(active):
             # two branches rather than a per-column multiplexer: one runs per cycle
@@ -188,7 +186,10 @@ class Crossbar(wiring.Component):
                     for c in range(p.cols):
                         total = Mux(first, noise[c].as_unsigned()[:W], acc[c].as_unsigned())
                         for k in range(R):
-                            total = total + (durations[k] * cell_weight(rd.data[k][c], sign))[:W]
+                            plus, minus = cell_currents(rd.data[k][c], sign)
+                            total = total + (durations[k] * plus)[:W]
+                            if minus is not None:
+                                total = total - (durations[k] * minus)[:W]
                         mac += acc[c].eq(total[:W])
 
         # -- capacitor saturation -------------------------------------------------------------
