@@ -76,14 +76,14 @@ class RampConverter(wiring.Component):
         ]
 
         durations = [Signal(ob, name=f"y_{c}") for c in range(p.cols)]
-        above = [Signal(name=f"above_{c}") for c in range(p.cols)]
+        above = [Signal(name=f"over_{c}") for c in range(p.cols)]
         # the per-column conversion is computed only on the start cycle (gated)
         for c in range(p.cols):
             product = gated(m, self.start, f"product_{c}", signed(width),
                             self.charge[c] * self.gain[c])
             z = gated(m, self.start, f"z_{c}", signed(width + 1),
                       ((product + half) >> shift) + self.offset[c])
-            m.d.comb += above[c].eq(self.start & (z > hi))
+            m.d.comb += above[c].eq(gated(m, self.start, f"above_{c}", 1, z > hi))
             with m.If(self.start):
                 m.d.sync += durations[c].eq(Mux(z < lo, 0, Mux(z > hi, hi - lo, z - lo)))
         m.d.comb += self.out_sat.eq(self.start & any_of(above))
