@@ -35,10 +35,15 @@ class Crossbar(wiring.Component):
         evaluation, which dominated the 512 x 512 tile's simulation time).
     conductance : In(1)
         Conductance read (``golden.calibration``): every device current steered the same way,
-        ``F * (G+ + G-) + (g+ + g-)`` per cell; held through the window and the evaluation.
+        ``F * (G+ + G-) + (g+ + g-)`` per cell; sampled on the cycle the window closes.
     noise_seed, noise_sigma, mvm_index : In
-        Read noise (``golden.noise``): sampled on the cycle the window closes, when the
-        accumulators start from each column's noise instead of 0.
+        Read noise (``golden.noise``): sampled on the cycle the window closes; the first
+        evaluation cycle starts each accumulator from its column's noise instead of 0.
+
+    Domains: the lane counters run in ``count_domain``, the multiply-accumulate (and the code
+    memory's read port) in ``mac_domain``, the row writes in ``sync``. The tile gives the first
+    two gated clocks (``hdl/clocking.py``); the multiply-accumulate reads only registers of its
+    own domain and of ``count_domain``, so it costs a simulator nothing outside EVALUATE.
     done : Out(1)
         One cycle after the last evaluation cycle.
     cap_sat : Out(1)

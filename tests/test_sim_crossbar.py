@@ -44,3 +44,7 @@ def test_lane_overrange(name, seed):
 def test_rejects_bad_params():
     with pytest.raises(TypeError, match="params must be a TileParams, not None"):
         Crossbar(None)
+    with pytest.raises(TypeError, match="mac_domain must be a domain name, not 3"):
+        Crossbar(TileParams(rows=2, cols=2), mac_domain=3)
+    with pytest.raises(TypeError, match="count_domain must be a domain name, not ''"):
+        Crossbar(TileParams(rows=2, cols=2), count_domain="")
