@@ -28,8 +28,8 @@ __all__ = ["add_core_domains", "add_gated_domain"]
 
 def add_core_domains(m) -> None:
     """Define ``core`` (``clk``) and ``negedge`` (the falling edge of ``clk``) in module ``m``."""
-    m.domains.core = ClockDomain("core", async_reset=True)
-    m.domains.negedge = ClockDomain("negedge", clk_edge="neg", async_reset=True)
+    m.domains.core = ClockDomain("core", async_reset=True, local=True)
+    m.domains.negedge = ClockDomain("negedge", clk_edge="neg", async_reset=True, local=True)
     m.d.comb += [
         ClockSignal("core").eq(ClockSignal("sync")),
         ResetSignal("core").eq(ResetSignal("sync")),
@@ -46,7 +46,7 @@ def add_gated_domain(m, name: str, enable) -> Signal:
     """
     sampled = Signal(name=f"{name}_en")
     m.d.negedge += sampled.eq(enable)
-    m.domains += ClockDomain(name, async_reset=True)
+    m.domains += ClockDomain(name, async_reset=True, local=True)
     m.d.comb += [
         ClockSignal(name).eq(ClockSignal("sync") & sampled),
         ResetSignal(name).eq(ResetSignal("sync")),
