@@ -46,6 +46,8 @@ class Crossbar(wiring.Component):
     own domain and of ``count_domain``, so it costs a simulator nothing outside EVALUATE.
     done : Out(1)
         One cycle after the last evaluation cycle.
+    conductance_read : Out(1)
+        The last window was a conductance read (``conductance`` as sampled when it closed).
     cap_sat : Out(1)
         Some column's charge was clamped (valid with ``done``).
     evaluating : Out(1)
@@ -77,6 +79,7 @@ class Crossbar(wiring.Component):
             "conductance": In(1),
             "charge": Out(signed(params.charge_bits)).array(params.cols),
             "done": Out(1),
+            "conductance_read": Out(1),
             "cap_sat": Out(1),
             "evaluating": Out(1),
             "engaged": Out(1),
@@ -135,7 +138,8 @@ class Crossbar(wiring.Component):
         sigma = Signal(gnoise.NOISE_SIGMA_BITS)
         conductance = Signal()
 
-        m.d.comb += [self.evaluating.eq(closing | active), self.engaged.eq(window_prev | active)]
+        m.d.comb += [self.evaluating.eq(closing | active), self.engaged.eq(window_prev | active),
+                     self.conductance_read.eq(conductance)]
         mac += done.eq(0)
         m.d.comb += rd.addr.eq(row)
         with m.If(closing):

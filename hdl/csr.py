@@ -70,7 +70,12 @@ class TileRegisters(wiring.Component):
     cal_start, cal_op, cal_scope : Out(1)
         One cycle: a legal CAL_CMD write is carried out, with its fields.
     input_mode, input_source, activation, ramp_shift, en_lo, en_hi, gain, offset : Out
-        The configuration.
+        The configuration. These registers (``CTRL``, ``RAMP_SHIFT``, ``EN_WINDOW``, ``GAIN``,
+        ``OFFSET``) live in domain ``cfg_domain``, which must tick whenever ``writing`` or
+        ``cal_gain_we`` is high (the tile gives it a gated clock: the ramp's per-column
+        conversion then reads no register of the free-running domain).
+    writing : Out(1)
+        A bus write is carried out this cycle (registered: the request was taken last cycle).
     noise_seed, noise_sigma : Out
         Read-noise configuration (NOISE_SEED, NOISE_SIGMA).
     mvm_count : Out(32)
@@ -79,10 +84,14 @@ class TileRegisters(wiring.Component):
         The ERROR register.
     """
 
-    def __init__(self, params: TileParams):
+    def __init__(self, params: TileParams, *, cfg_domain: str = "sync"):
+        if not isinstance(cfg_domain, str) or not cfg_domain:
+            raise TypeError(f"cfg_domain must be a domain name, not {cfg_domain!r}")
+        self._cfg_domain = cfg_domain
         self.params = p = params
         super().__init__({
             "bus": In(AXI4LiteSignature()),
+            "writing": Out(1),
             "busy": In(1),
             "phase": In(Phase),
             "mvm_done": In(1),
@@ -133,6 +142,7 @@ class TileRegisters(wiring.Component):
         m = Module()
         p = self.params
         bus = self.bus
+        cfg = m.d[self._cfg_domain]
         ro = regs.ro_values(p)
         col_bits = max(1, (p.cols - 1).bit_length())
 
@@ -198,6 +208,7 @@ class TileRegisters(wiring.Component):
             bus.awready.eq(take), bus.wready.eq(take),
         ]
         m.d.sync += pending.eq(take)
+        m.d.comb += self.writing.eq(pending)
         with m.If(take):
             m.d.sync += [awaddr.eq(bus.awaddr), wdata.eq(bus.wdata), wstrb.eq(bus.wstrb)]
         hits, gain_hit, offset_hit, mask_hit, col, mapped = decode(awaddr)
@@ -255,11 +266,11 @@ class TileRegisters(wiring.Component):
                 m.d.comb += events[ErrorBit.BAD_VALUE].eq(1)
             with m.Else():
                 with m.If(hits["CTRL"]):
-                    m.d.sync += ctrl.eq(wdata)
+                    cfg += ctrl.eq(wdata)
                 with m.If(hits["RAMP_SHIFT"]):
-                    m.d.sync += self.ramp_shift.eq(wdata)
+                    cfg += self.ramp_shift.eq(wdata)
                 with m.If(hits["EN_WINDOW"]):
-                    m.d.sync += [self.en_lo.eq(win_lo), self.en_hi.eq(win_hi)]
+                    cfg += [self.en_lo.eq(win_lo), self.en_hi.eq(win_hi)]
                 with m.If(hits["NOISE_SEED"]):
                     m.d.sync += self.noise_seed.eq(wdata)
                 with m.If(hits["NOISE_SIGMA"]):
@@ -277,14 +288,14 @@ class TileRegisters(wiring.Component):
                         m.d.sync += port.eq(wdata)
                 for c in range(p.cols):
                     with m.If(gain_hit & (col == c)):
-                        m.d.sync += self.gain[c].eq(wdata)
+                        cfg += self.gain[c].eq(wdata)
                     with m.If(offset_hit & (col == c)):
-                        m.d.sync += self.offset[c].eq(wdata)
+                        cfg += self.offset[c].eq(wdata)
         # the calibrator's GAIN writes (the bus cannot write GAIN while it runs: busy)
         with m.If(self.cal_gain_we):
             for c in range(p.cols):
                 with m.If(self.cal_gain_col == c):
-                    m.d.sync += self.gain[c].eq(self.cal_gain_value)
+                    cfg += self.gain[c].eq(self.cal_gain_value)
 
         # -- read channel ---------------------------------------------------------------------
         rvalid, rdata, rresp = Signal(), Signal(32), Signal(2)

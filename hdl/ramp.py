@@ -83,9 +83,13 @@ class RampConverter(wiring.Component):
                             self.charge[c] * self.gain[c])
             z = gated(m, self.start, f"z_{c}", signed(width + 1),
                       ((product + half) >> shift) + self.offset[c])
-            m.d.comb += above[c].eq(gated(m, self.start, f"above_{c}", 1, z > hi))
+            # each comparison once, gated: a comparison used twice would be computed on every
+            # evaluation, outside the start condition
+            over = gated(m, self.start, f"above_{c}", 1, z > hi)
+            under = gated(m, self.start, f"below_{c}", 1, z < lo)
+            m.d.comb += above[c].eq(over)
             with m.If(self.start):
-                m.d.sync += durations[c].eq(Mux(z < lo, 0, Mux(z > hi, hi - lo, z - lo)))
+                m.d.sync += durations[c].eq(Mux(under, 0, Mux(over, hi - lo, z - lo)))
         m.d.comb += self.out_sat.eq(self.start & any_of(above))
 
         # emit window: out_max + 1 ticks

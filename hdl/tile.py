@@ -74,9 +74,10 @@ class Tile(wiring.Component):
         # runs only in the phases it works in: the crossbar's lane counters (``count``, the
         # input window), its multiply-accumulate (``mac``, EVALUATE), the ramp and the OLP
         # (``emit``, CONVERT to OUTPUT) and the row programmer (``prog``, while it is busy or
-        # offered a command)
+        # offered a command); the configuration registers the ramp reads (CTRL, RAMP_SHIFT,
+        # EN_WINDOW, GAIN, OFFSET) tick only when written (``cfg``)
         add_core_domains(m)
-        regs = TileRegisters(p)
+        regs = TileRegisters(p, cfg_domain="cfg")
         ilp = InputLandingPad(p)
         xbar = Crossbar(p, count_domain="count", mac_domain="mac")
         ramp = RampConverter(p)
@@ -93,6 +94,7 @@ class Tile(wiring.Component):
         window_prev = Signal()
         emit_prev = Signal()
         m.d.core += [window_prev.eq(xbar.lanes.window), emit_prev.eq(ramp.lanes.window)]
+        add_gated_domain(m, "cfg", regs.writing | cal.gain_we)
         add_gated_domain(m, "count", xbar.lanes.window | window_prev)
         add_gated_domain(m, "mac", xbar.evaluating | xbar.done)
         add_gated_domain(m, "emit", ramp.start | ramp.lanes.window | emit_prev | olp.o.valid)
@@ -207,7 +209,8 @@ class Tile(wiring.Component):
             xbar.noise_seed.eq(regs.noise_seed),
             xbar.noise_sigma.eq(regs.noise_sigma),
             xbar.mvm_index.eq(regs.mvm_count),
-            ramp.start.eq(xbar.done & ~cal.busy),
+            # a calibration's read is a conductance read; it goes to the calibrator, not the ramp
+            ramp.start.eq(xbar.done & ~xbar.conductance_read),
             ramp.ramp_shift.eq(regs.ramp_shift),
             ramp.activation.eq(regs.activation),
             ramp.en_lo.eq(regs.en_lo),
@@ -228,7 +231,7 @@ class Tile(wiring.Component):
             ctl.integrating.eq(xbar.lanes.window),
             ctl.evaluating.eq(xbar.evaluating),
             ctl.array_engaged.eq(xbar.engaged),
-            ctl.converting.eq(xbar.done & ~cal.busy),
+            ctl.converting.eq(xbar.done & ~xbar.conductance_read),
             ctl.emitting.eq(ramp.lanes.window),
             ctl.outputting.eq(olp.o.valid),
             ctl.y_first.eq(olp_closing),

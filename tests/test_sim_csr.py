@@ -83,3 +83,9 @@ def test_config_write_while_busy_is_rejected():
         assert (await drv.csr_read(GAIN_BASE))[0] == p.gain_one
 
     run_sim(p, tb)
+
+
+def test_registers_reject_a_bad_cfg_domain():
+    from hdl.csr import TileRegisters
+    with pytest.raises(TypeError, match="cfg_domain must be a domain name, not None"):
+        TileRegisters(TileParams(rows=2, cols=2), cfg_domain=None)
