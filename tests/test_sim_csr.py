@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 """Fast tier: the register file in amaranth.sim against golden.regs.RegisterFile."""
 import numpy as np
 import pytest
