@@ -33,7 +33,8 @@ class Tile(wiring.Component):
     target : In(stream.Signature(command_layout(params)))
         Closed-loop programming: a row index and its target weights; the row programmer
         (program-and-verify against the behavioral PCM devices, docs/programming.md) writes
-        the resulting codes into the array, with priority over ``prog``.
+        the resulting codes into the array, with priority over ``prog``. ``ready`` is high only
+        on cycles the programmer's gated clock runs (docs/spec.md section 9, Clocking).
     csr : In(AXI4LiteSignature())
         Configuration and status registers.
     lanes_in : In(PulseLanesSignature(params.rows))
