@@ -52,6 +52,8 @@ class Crossbar(wiring.Component):
         Some column's charge was clamped (valid with ``done``).
     evaluating : Out(1)
         The multiply-accumulate is running (the EVALUATE phase).
+    counting : Out(1)
+        The lane counters need their clock: a window is open or closed last cycle.
     engaged : Out(1)
         Registered: a window was open last cycle or the multiply-accumulate is running (no
         combinational path from ``lanes``, for admission control).
@@ -82,6 +84,7 @@ class Crossbar(wiring.Component):
             "conductance_read": Out(1),
             "cap_sat": Out(1),
             "evaluating": Out(1),
+            "counting": Out(1),
             "engaged": Out(1),
             "overrange": Out(1),
             "bad_row": Out(1),
@@ -139,6 +142,7 @@ class Crossbar(wiring.Component):
         conductance = Signal()
 
         m.d.comb += [self.evaluating.eq(closing | active), self.engaged.eq(window_prev | active),
+                     self.counting.eq(window | window_prev),
                      self.conductance_read.eq(conductance)]
         mac += done.eq(0)
         m.d.comb += rd.addr.eq(row)

@@ -76,7 +76,7 @@ class RampConverter(wiring.Component):
         ]
 
         durations = [Signal(ob, name=f"y_{c}") for c in range(p.cols)]
-        above = [Signal(name=f"over_{c}") for c in range(p.cols)]
+        above = []
         # the per-column conversion is computed only on the start cycle (gated)
         for c in range(p.cols):
             product = gated(m, self.start, f"product_{c}", signed(width),
@@ -87,10 +87,10 @@ class RampConverter(wiring.Component):
             # evaluation, outside the start condition
             over = gated(m, self.start, f"above_{c}", 1, z > hi)
             under = gated(m, self.start, f"below_{c}", 1, z < lo)
-            m.d.comb += above[c].eq(over)
+            above.append(over)
             with m.If(self.start):
                 m.d.sync += durations[c].eq(Mux(under, 0, Mux(over, hi - lo, z - lo)))
-        m.d.comb += self.out_sat.eq(self.start & any_of(above))
+        m.d.comb += self.out_sat.eq(any_of(above))      # each flag is 0 unless start
 
         # emit window: out_max + 1 ticks
         active = Signal()

@@ -92,11 +92,10 @@ class Tile(wiring.Component):
         m.submodules.ramp = DomainRenamer("emit")(ramp)
         m.submodules.olp = DomainRenamer("emit")(olp)
         m.submodules.programmer = DomainRenamer("prog")(prg)
-        window_prev = Signal()
         emit_prev = Signal()
-        m.d.core += [window_prev.eq(xbar.lanes.window), emit_prev.eq(ramp.lanes.window)]
+        m.d.core += emit_prev.eq(ramp.lanes.window)
         add_gated_domain(m, "cfg", regs.writing | cal.gain_we)
-        add_gated_domain(m, "count", xbar.lanes.window | window_prev)
+        add_gated_domain(m, "count", xbar.counting)
         add_gated_domain(m, "mac", xbar.evaluating | xbar.done)
         add_gated_domain(m, "emit", ramp.start | ramp.lanes.window | emit_prev | olp.o.valid)
         prog_clock = add_gated_domain(m, "prog", prg.busy | self.target.valid)
