@@ -31,14 +31,11 @@ class Calibrator(wiring.Component):
     start : In(1)
         One cycle: a legal ``CAL_CMD`` write is carried out; ``op``/``scope`` are valid with it.
     op, scope : In(1)
-    cal_input : In(in_bits)
-        ``CAL_INPUT``, the word put on every row.
     ilp_ready : In(1)
         The ILP can take the vector (always, the tile being idle when ``start`` is accepted).
     load : Out(1)
-        Present the calibration vector to the ILP this cycle.
-    vector : Out(rows * in_bits)
-        The calibration vector (``CAL_INPUT`` on every row) with ``load``, else 0.
+        Offer the calibration vector to the ILP this cycle: ``CAL_INPUT`` on every row, through
+        the ILP's ``fill`` stream (``load`` is its ``valid``, ``ilp_ready`` its ``ready``).
     conductance : Out(1)
         The crossbar reads conductances (held from the load through the read).
     read_done : In(1)
@@ -69,10 +66,8 @@ class Calibrator(wiring.Component):
             "start": In(1),
             "op": In(1),
             "scope": In(1),
-            "cal_input": In(p.in_bits),
             "ilp_ready": In(1),
             "load": Out(1),
-            "vector": Out(p.rows * p.in_bits),
             "conductance": Out(1),
             "read_done": In(1),
             "charge": In(signed(p.charge_bits)).array(p.cols),
@@ -127,9 +122,6 @@ class Calibrator(wiring.Component):
         gain_col = gated(m, walk, "cal_gain_col", unsigned(gb), Array(self.gain)[col])
 
         m.d.comb += [rd.addr.eq(col), self.gain_col.eq(col)]
-        with m.If(self.load):       # the wide concatenation is built on the load cycle only
-            m.d.comb += self.vector.eq(Cat(*([self.cal_input] * p.rows)))
-
         def magnitude(v):
             return Mux(v < 0, -v, v)
 

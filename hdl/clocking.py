@@ -38,13 +38,20 @@ def add_core_domains(m) -> None:
     ]
 
 
-def add_gated_domain(m, name: str, enable) -> Signal:
+def add_gated_domain(m, name: str, enable, *, running_after_reset: bool = False) -> Signal:
     """Define domain ``name`` clocked by ``clk`` while ``enable`` held at the last falling edge.
 
     Returns the sampled enable (``<name>_en``): high during exactly the cycles whose closing
     rising edge the domain sees. Needs :func:`add_core_domains` in the same module first.
+
+    The sampled enable resets to ``running_after_reset``: it decides the first rising edge
+    after reset when no falling edge came between. A domain whose enable is high in the reset
+    state (a block that may take a stream transfer on the first cycle) sets it, so that the
+    clock runs on every cycle its enable is high.
     """
-    sampled = Signal(name=f"{name}_en")
+    if not isinstance(running_after_reset, bool):
+        raise TypeError(f"running_after_reset must be a bool, not {running_after_reset!r}")
+    sampled = Signal(name=f"{name}_en", init=running_after_reset)
     m.d.negedge += sampled.eq(enable)
     m.domains += ClockDomain(name, async_reset=True, local=True)
     m.d.comb += [

@@ -1,5 +1,8 @@
 """Behavioral model of the analog array: conductance codes, integration, capacitor saturation."""
-from amaranth.hdl import Array, Cat, Const, Module, Signal, Mux, signed, unsigned
+from functools import reduce
+import operator
+
+from amaranth.hdl import Cat, Const, Module, Signal, Mux, signed, unsigned
 from amaranth.lib import data, memory, wiring, stream
 from amaranth.lib.wiring import In, Out
 
@@ -28,7 +31,11 @@ class Crossbar(wiring.Component):
     lanes : In(PulseLanesSignature(params.rows))
         Input pulse window.
     prog : In(stream.Signature(row_write_layout(params)))
-        Row writes of conductance codes; ready while no window is open or being evaluated.
+        Row writes of conductance codes; ready while no window is open or being evaluated and
+        ``prog_hi`` offers none.
+    prog_hi : In(stream.Signature(row_write_layout(params)))
+        Row writes with priority over ``prog`` (the tile's row programmer), through a write
+        port of their own.
     charge : Out(signed(charge_bits)).array(cols)
         Column charges clamped to +-charge_max, one signal per column (separate signals, not
         one wide vector: Verilator rebuilds a wide vector assembled from parts on every
@@ -60,7 +67,7 @@ class Crossbar(wiring.Component):
     overrange : Out(1)
         High on every tick a lane is high beyond 2^in_bits - 1 ticks (its count saturates).
     bad_row : Out(1)
-        One cycle: a row write named a row >= rows and was dropped.
+        One cycle: a row write (of either stream) named a row >= rows and was dropped.
     """
 
     def __init__(self, params: TileParams, *, count_domain: str = "sync",
@@ -75,6 +82,7 @@ class Crossbar(wiring.Component):
         super().__init__({
             "lanes": In(PulseLanesSignature(params.rows)),
             "prog": In(stream.Signature(row_write_layout(params))),
+            "prog_hi": In(stream.Signature(row_write_layout(params))),
             "noise_seed": In(32),
             "noise_sigma": In(gnoise.NOISE_SIGMA_BITS),
             "mvm_index": In(32),
@@ -112,20 +120,28 @@ class Crossbar(wiring.Component):
         closing = ~window & window_prev
         count += window_prev.eq(window)
 
-        counts = [Signal(ib, name=f"count_{r}") for r in range(p.rows)]
-        signs = [Signal(name=f"sign_{r}") for r in range(p.rows)]
-        overflow = [Signal(name=f"overflow_{r}") for r in range(p.rows)]
-        for r in range(p.rows):
-            pulse = window & self.lanes.pulse[r]
-            with m.If(opening):
-                count += [counts[r].eq(pulse), signs[r].eq(pulse & self.lanes.sign[r])]
-            with m.Elif(pulse):
-                with m.If(counts[r] == count_max):
-                    m.d.comb += overflow[r].eq(1)
-                with m.Else():
-                    count += counts[r].eq(counts[r] + 1)
-                count += signs[r].eq(self.lanes.sign[r])
-        m.d.comb += self.overrange.eq(any_of(overflow))
+        # the lane counters, bit-sliced: plane j holds bit j of every lane's count, so one tick
+        # is a ripple-carry increment over ``in_bits`` vectors of ``rows`` bits
+        planes = [Signal(p.rows, name=f"count_plane_{j}") for j in range(ib)]
+        signs = Signal(p.rows)
+        pulse = Signal(p.rows)
+        full = Signal(p.rows)            # lanes whose count is at count_max
+        m.d.comb += [pulse.eq(Mux(window, self.lanes.pulse, 0)),
+                     full.eq(reduce(operator.and_, planes))]
+        with m.If(opening):
+            count += [planes[0].eq(pulse), signs.eq(pulse & self.lanes.sign)]
+            count += [plane.eq(0) for plane in planes[1:]]
+        with m.Else():
+            carry = Signal(p.rows, name="count_carry_0")
+            m.d.comb += carry.eq(pulse & ~full)     # a saturated count stays at count_max
+            for j, plane in enumerate(planes):
+                count += plane.eq(plane ^ carry)
+                if j < ib - 1:
+                    next_carry = Signal(p.rows, name=f"count_carry_{j + 1}")
+                    m.d.comb += next_carry.eq(carry & plane)
+                    carry = next_carry
+            count += signs.eq((signs & ~pulse) | (self.lanes.sign & pulse))
+        m.d.comb += self.overrange.eq(~opening & (pulse & full).any())
 
         # -- group-serial multiply-accumulate (eval_rows rows per cycle) ----------------------
         # Its registers live in ``mac`` and its logic reads only registers of ``mac`` and
@@ -171,16 +187,24 @@ class Crossbar(wiring.Component):
         # result because every charge fits W = accumulator_bits signed bits (a simulator
         # evaluates unsigned products far faster than sign-extended ones)
         W = p.accumulator_bits
+        # the groups leave the counter planes by shifting: a copy of the planes (and the
+        # signs) taken when the window closes moves down by eval_rows lanes per cycle, so each
+        # cycle reads fixed bit positions
         pad = groups * R - p.rows
-        padded_counts = Array(counts + [Const(0, ib)] * pad)
-        padded_signs = Array(signs + [Const(0, 1)] * pad)
-        durations = []
-        for k in range(R):
-            index = Cat(Const(k, (R - 1).bit_length()), row) if R > 1 else row
-            magnitude = padded_counts[index]
-            d = Signal(W, name=f"duration_{k}")
-            mac += d.eq(Mux(padded_signs[index], -magnitude, magnitude))     # sign-extends
-            durations.append(d)
+        padded = [Cat(plane, Const(0, pad)) for plane in planes] + [Cat(signs, Const(0, pad))]
+        pending = [Signal(groups * R, name=f"pending_{j}") for j in range(ib + 1)]
+        durations = [Signal(W, name=f"duration_{k}") for k in range(R)]
+
+        def load_group(source):
+            for k, d in enumerate(durations):
+                magnitude = Cat(*(source[j][k] for j in range(ib)))
+                m.d[self._mac_domain] += d.eq(Mux(source[ib][k], -magnitude, magnitude))
+            m.d[self._mac_domain] += [dst.eq(src[R:]) for dst, src in zip(pending, source)]
+
+        with m.If(closing):
+            load_group(padded)
+        with m.Elif(active):
+            load_group(pending)
 
         def cell_currents(cell, sign):
             # (plus, minus): the cell's weight is plus - minus, both unsigned
@@ -215,16 +239,19 @@ class Crossbar(wiring.Component):
             ]
         m.d.comb += [self.done.eq(done), self.cap_sat.eq(any_of(clipped))]
 
-        # -- row writes -----------------------------------------------------------------------
+        # -- row writes: two write ports, so neither stream's payload passes a multiplexer ----
         busy = window | active | closing
-        m.d.comb += self.prog.ready.eq(~busy)
-        prog_row = self.prog.payload.row
         lane_bits = (R - 1).bit_length()
-        m.d.comb += [wr.addr.eq(prog_row[lane_bits:]),
-                     wr.data.eq(self.prog.payload.codes.as_value().replicate(R))]
-        with m.If(self.prog.valid & self.prog.ready):
-            with m.If(prog_row < p.rows):
-                m.d.comb += wr.en.eq(1 << prog_row[:lane_bits] if R > 1 else 1)
-            with m.Else():
-                m.d.comb += self.bad_row.eq(1)
+        accepted = []
+        for stream_, port, ready in ((self.prog_hi, codes.write_port(granularity=1), ~busy),
+                                     (self.prog, wr, ~busy & ~self.prog_hi.valid)):
+            m.d.comb += stream_.ready.eq(ready)
+            row_index = stream_.payload.row
+            m.d.comb += [port.addr.eq(row_index[lane_bits:]),
+                         port.data.eq(stream_.payload.codes.as_value().replicate(R))]
+            with m.If(stream_.valid & stream_.ready):
+                with m.If(row_index < p.rows):
+                    m.d.comb += port.en.eq(1 << row_index[:lane_bits] if R > 1 else 1)
+                with m.Else():
+                    m.d.comb += self.bad_row.eq(1)
         return m

@@ -11,6 +11,7 @@ from amaranth.lib.wiring import In, Out
 from golden import program as gprog
 from golden.spec import TileParams
 from .rng import gated as rng_gated, irwin_hall, mix32
+from .storage import held_word
 from .types import ProgPhase, any_of, cell_layout, row_write_layout
 
 __all__ = ["ProgPhase", "RowProgrammer", "command_layout", "target_bits"]
@@ -120,7 +121,10 @@ class RowProgrammer(wiring.Component):
         max_iter = Signal(8)
         it = Signal(8)                  # pulse iterations of the current phase
         it_msp = Signal(8)
-        targets = Signal(data.ArrayLayout(signed(tw), p.cols), reset_less=True)
+        # loaded straight from the command port (hdl.storage)
+        targets = held_word(m, "targets", data.ArrayLayout(signed(tw), p.cols), domain="sync",
+                            data=self.cmd.payload.targets,
+                            enable=(state == ProgPhase.IDLE) & self.cmd.valid)
         m.d.comb += [self.phase.eq(state), self.iteration.eq(it),
                      self.busy.eq(state != ProgPhase.IDLE)]
 
@@ -260,7 +264,7 @@ class RowProgrammer(wiring.Component):
                         row.eq(self.cmd.payload.row), seed.eq(self.seed), tol.eq(self.tol),
                         gain.eq(self.pulse_gain), noise_scale.eq(self.noise_scale),
                         max_iter.eq(self.max_iter), self.bad_target.eq(0),
-                        targets.eq(self.cmd.payload.targets), state.eq(ProgPhase.RESET),
+                        state.eq(ProgPhase.RESET),
                     ]
 
             with m.Case(ProgPhase.RESET):

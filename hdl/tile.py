@@ -70,32 +70,41 @@ class Tile(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         p = self.params
-        # clock domains (hdl/clocking.py): the registers, the controller, the ILP and the
-        # calibrator run in ``core``; every block with per-column state has a gated clock that
-        # runs only in the phases it works in: the crossbar's lane counters (``count``, the
-        # input window), its multiply-accumulate (``mac``, EVALUATE), the ramp and the OLP
+        # clock domains (hdl/clocking.py): the registers, the controller and the calibrator run
+        # in ``core``; every block with per-lane or per-column state has a gated clock that
+        # runs only in the phases it works in: the ILP's latched words (``load``, while it can
+        # take a vector), its window and the crossbar's lane counters (``count``, the input
+        # window and the cycles a vector may arrive), its multiply-accumulate (``mac``, EVALUATE), the ramp and the OLP
         # (``emit``, CONVERT to OUTPUT) and the row programmer (``prog``, while it is busy or
         # offered a command); the configuration registers the ramp reads (CTRL, RAMP_SHIFT,
         # EN_WINDOW, GAIN, OFFSET) tick only when written (``cfg``)
         add_core_domains(m)
         regs = TileRegisters(p, cfg_domain="cfg")
-        ilp = InputLandingPad(p)
+        ilp = InputLandingPad(p, load_domain="load")
         xbar = Crossbar(p, count_domain="count", mac_domain="mac")
         ramp = RampConverter(p)
         olp = OutputLandingPad(p.cols, p.out_bits)
         ctl = LocalController()
         cal = Calibrator(p)
         prg = RowProgrammer(p)
-        for name, block in (("regs", regs), ("ilp", ilp), ("crossbar", xbar),
-                            ("controller", ctl), ("calibrator", cal)):
+        for name, block in (("regs", regs), ("crossbar", xbar), ("controller", ctl),
+                            ("calibrator", cal)):
             m.submodules[name] = DomainRenamer("core")(block)
+        m.submodules.ilp = DomainRenamer("count")(ilp)
         m.submodules.ramp = DomainRenamer("emit")(ramp)
         m.submodules.olp = DomainRenamer("emit")(olp)
         m.submodules.programmer = DomainRenamer("prog")(prg)
         emit_prev = Signal()
         m.d.core += emit_prev.eq(ramp.lanes.window)
         add_gated_domain(m, "cfg", regs.writing | cal.gain_we)
-        add_gated_domain(m, "count", xbar.counting)
+        # the ILP takes a vector only on a cycle its clocks run: ``load`` runs while it could
+        # take one (idle, and the host or the calibrator may offer), a function of registers
+        # alone and high in the reset state, so x.ready is never high on a cycle it is off
+        can_load = Signal()
+        m.d.comb += can_load.eq(ilp.fill.ready & (ctl.accept_host | cal.load))
+        add_gated_domain(m, "load", can_load, running_after_reset=True)
+        add_gated_domain(m, "count", xbar.counting | ilp.lanes.window | can_load,
+                         running_after_reset=True)
         add_gated_domain(m, "mac", xbar.evaluating | xbar.done)
         add_gated_domain(m, "emit", ramp.start | ramp.lanes.window | emit_prev | olp.o.valid)
         prog_clock = add_gated_domain(m, "prog", prg.busy | self.target.valid)
@@ -108,19 +117,10 @@ class Tile(wiring.Component):
             self.target.ready.eq(prg.cmd.ready & prog_clock),
         ]
 
-        # row writes: the programmer's results first, then the host's
-        with m.If(prg.result.valid):
-            m.d.comb += [
-                xbar.prog.payload.eq(prg.result.payload),
-                xbar.prog.valid.eq(1),
-                prg.result.ready.eq(xbar.prog.ready),
-            ]
-        with m.Else():
-            m.d.comb += [
-                xbar.prog.payload.eq(self.prog.payload),
-                xbar.prog.valid.eq(self.prog.valid),
-                self.prog.ready.eq(xbar.prog.ready),
-            ]
+        # row writes: the programmer's results first, then the host's (each through a write
+        # port of its own)
+        connect(m, prg.result, xbar.prog_hi)
+        connect(m, wiring.flipped(self.prog), xbar.prog)
         m.d.comb += [
             prg.seed.eq(regs.prog_seed),
             prg.tol.eq(regs.prog_tol),
@@ -154,8 +154,7 @@ class Tile(wiring.Component):
         # steers every device current the same way, its result goes to GAIN, not to y
         m.d.comb += [
             cal.start.eq(regs.cal_start), cal.op.eq(regs.cal_op), cal.scope.eq(regs.cal_scope),
-            cal.cal_input.eq(regs.cal_input),
-            cal.ilp_ready.eq(ilp.i.ready),
+            cal.ilp_ready.eq(ilp.fill.ready),
             cal.read_done.eq(xbar.done),
             xbar.conductance.eq(cal.conductance),
             regs.cal_busy.eq(cal.busy),
@@ -172,13 +171,13 @@ class Tile(wiring.Component):
         for c in range(p.cols):
             m.d.comb += [cal.charge[c].eq(xbar.charge[c]), cal.gain[c].eq(regs.gain[c])]
 
-        # admission: host vectors through the ILP, or an external window
-        with m.If(cal.load):
-            m.d.comb += [ilp.i.payload.as_value().eq(cal.vector), ilp.i.valid.eq(1)]
-        with m.Else():
-            m.d.comb += [ilp.i.payload.eq(self.x.payload),
-                         ilp.i.valid.eq(self.x.valid & ctl.accept_host)]
+        # admission: host vectors through the ILP (the calibrator's through its fill stream),
+        # or an external window
         m.d.comb += [
+            ilp.fill.payload.eq(regs.cal_input),
+            ilp.fill.valid.eq(cal.load),
+            ilp.i.payload.eq(self.x.payload),
+            ilp.i.valid.eq(self.x.valid & ctl.accept_host),
             ctl.source.eq(regs.input_source),
             self.x.ready.eq(ilp.i.ready & ctl.accept_host),
             ilp.mode.eq(regs.input_mode),

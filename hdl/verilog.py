@@ -22,7 +22,7 @@ from pathlib import Path
 __all__ = [
     "Port", "CLOCK_HALF_PERIOD_NS", "CLOCK_PERIOD_NS", "emit", "reset_domain_fragment",
     "signature_ports",
-    "verilog_ports", "module_ports", "icarus_compat", "write_wrapper", "main",
+    "verilog_ports", "module_ports", "icarus_compat", "write_wrapper", "main", "WIDE_INPUT_BITS",
     "add_size_arguments", "params_from_args",
 ]
 
@@ -33,6 +33,9 @@ CLOCK_PERIOD_NS = 2 * CLOCK_HALF_PERIOD_NS
 #: Name of the wrapper's cycle counter (rising clock edges since time 0).
 CYCLE_COUNTER = "tb_cycle"
 CYCLE_COUNTER_BITS = 64
+
+#: Inputs wider than this are registers of the testbench wrapper rather than ports.
+WIDE_INPUT_BITS = 64
 
 #: Plusarg (``+tb_max_ns=<n>``) that ends the simulation after n ns of simulated time.
 MAX_NS_PLUSARG = "tb_max_ns"
@@ -213,6 +216,12 @@ def write_wrapper(path, module: str, ports: list[Port], *, wrapper: str | None =
     ``TB_DUMP_FST`` defined it dumps every signal to ``waves.fst`` in the working
     directory (for Icarus; run vvp with ``-fst``).
 
+    Inputs wider than ``WIDE_INPUT_BITS`` (the vector payloads) are registers of the wrapper,
+    not ports, with the same names (initially 0); a test writes them through VPI like the
+    ports. Verilator copies every toplevel input port into the model at every evaluation (twice
+    per cycle), which for the 512 x 512 tile's row-write, target and input payloads (26 kbit)
+    cost a tenth of the simulation time; a register is read in place.
+
     Note: an undriven input port of a toplevel is ``z`` in Icarus but 0 in Verilator; a test
     drives every input (``tb.runner.idle_inputs``) before releasing reset.
     """
@@ -223,7 +232,9 @@ def write_wrapper(path, module: str, ports: list[Port], *, wrapper: str | None =
         if reserved in names:
             raise ValueError(f"Module {module!r} has a port named {reserved!r}, which the "
                              f"wrapper reserves")
-    outer = [port for port in ports if port.name != clock]
+    outer = [port for port in ports if port.name != clock
+             and not (port.direction == "input" and port.width > WIDE_INPUT_BITS)]
+    held = [port for port in ports if port.name != clock and port not in outer]
 
     def decl(port):
         width = "" if port.width == 1 else f"[{port.width - 1}:0] "
@@ -243,6 +254,12 @@ def write_wrapper(path, module: str, ports: list[Port], *, wrapper: str | None =
         f"  reg {clock} = 1'b0;",
         f"  always #{CLOCK_HALF_PERIOD_NS} {clock} = ~{clock};",
         "",
+    ]
+    if held:
+        lines.append("  // wide inputs: written by the test through VPI (no port copy per evaluation)")
+        lines += [f"  reg [{port.width - 1}:0] {port.name} = {port.width}'d0;" for port in held]
+        lines.append("")
+    lines += [
         "  // rising clock edges since time 0",
         f"  reg [{CYCLE_COUNTER_BITS - 1}:0] {CYCLE_COUNTER} = {CYCLE_COUNTER_BITS}'d0;",
         f"  always @(posedge {clock})",

@@ -9,7 +9,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from hdl.verilog import (Port, emit, icarus_compat, main, module_ports, signature_ports,
-                         verilog_ports, write_wrapper)
+                         verilog_ports, write_wrapper, WIDE_INPUT_BITS)
 
 
 class _Pair(wiring.Component):
@@ -55,8 +55,21 @@ def test_wrapper_exposes_every_port_but_the_clock(tmp_path):
     assert "always #5 clk = ~clk;" in wrapper
     outer = [Port(name, int(msb) + 1 if msb else 1, direction) for direction, msb, name in
              re.findall(r"^  (input|output) wire (?:\[(\d+):0\] )?(\w+)", wrapper, re.M)]
-    assert sorted(outer, key=str) == sorted((p for p in ports if p.name != "clk"), key=str)
+    assert sorted(outer, key=str) == sorted(
+        (p for p in ports if p.name != "clk"
+         and (p.direction == "output" or p.width <= WIDE_INPUT_BITS)), key=str)
     assert "pair dut (" in wrapper and "    .clk(clk)" in wrapper
+
+
+def test_wrapper_holds_wide_inputs_as_registers(tmp_path):
+    ports = [Port("clk", 1, "input"), Port("narrow", WIDE_INPUT_BITS, "input"),
+             Port("wide", WIDE_INPUT_BITS + 1, "input"), Port("out", 200, "output")]
+    write_wrapper(tmp_path / "x_tb.v", "x", ports)
+    wrapper = (tmp_path / "x_tb.v").read_text()
+    assert f"  input wire [{WIDE_INPUT_BITS - 1}:0] narrow,\n  output wire [199:0] out\n);" \
+        in wrapper
+    assert f"  reg [{WIDE_INPUT_BITS}:0] wide = {WIDE_INPUT_BITS + 1}'d0;" in wrapper
+    assert "    .wide(wide)" in wrapper
 
 
 def test_wrapper_of_a_combinational_module_still_has_a_clock(tmp_path):
