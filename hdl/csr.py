@@ -125,7 +125,7 @@ class TileRegisters(wiring.Component):
             "en_lo": Out(signed(16)),
             "en_hi": Out(signed(16), init=p.out_max),
             # one signal per column, not one wide vector (see hdl.crossbar.Crossbar.charge)
-            "gain": Out(unsigned(p.gain_bits), init=p.gain_one).array(p.cols),
+            "gain": Out(unsigned(p.gain_bits)).array(p.cols),
             "offset": Out(signed(p.offset_bits)).array(p.cols),
             "noise_seed": Out(32),
             "noise_sigma": Out(regs.NOISE_SIGMA_BITS),
@@ -158,6 +158,16 @@ class TileRegisters(wiring.Component):
         with m.If(self.cal_finished):
             m.d.sync += mvm_count.eq(mvm_count + 1)
         cal_cmd = Signal(CAL_CMD_WIDTH)
+
+        # GAIN[c] and OFFSET[c]: one flat register each (column c at bits [c*w, (c+1)*w)), so
+        # that a write is one part-select update rather than a comparison per column on every
+        # cycle; the ports are constant slices of them
+        gb, ofb = p.gain_bits, p.offset_bits
+        gains = Signal(p.cols * gb, init=sum(p.gain_one << (c * gb) for c in range(p.cols)))
+        offsets = Signal(p.cols * ofb)
+        for c in range(p.cols):
+            m.d.comb += [self.gain[c].eq(gains[c * gb:(c + 1) * gb]),
+                         self.offset[c].eq(offsets[c * ofb:(c + 1) * ofb])]
 
         ctrl = Signal(regs.CTRL_WIDTH)
         m.d.comb += [
@@ -286,16 +296,13 @@ class TileRegisters(wiring.Component):
                                   ("PROG_MAX_ITER", self.prog_max_iter)):
                     with m.If(hits[reg]):
                         m.d.sync += port.eq(wdata)
-                for c in range(p.cols):
-                    with m.If(gain_hit & (col == c)):
-                        cfg += self.gain[c].eq(wdata)
-                    with m.If(offset_hit & (col == c)):
-                        cfg += self.offset[c].eq(wdata)
+                with m.If(gain_hit):
+                    cfg += gains.word_select(col, gb).eq(wdata)
+                with m.If(offset_hit):
+                    cfg += offsets.word_select(col, ofb).eq(wdata)
         # the calibrator's GAIN writes (the bus cannot write GAIN while it runs: busy)
         with m.If(self.cal_gain_we):
-            for c in range(p.cols):
-                with m.If(self.cal_gain_col == c):
-                    cfg += self.gain[c].eq(self.cal_gain_value)
+            cfg += gains.word_select(self.cal_gain_col, gb).eq(self.cal_gain_value)
 
         # -- read channel ---------------------------------------------------------------------
         rvalid, rdata, rresp = Signal(), Signal(32), Signal(2)
@@ -346,9 +353,9 @@ class TileRegisters(wiring.Component):
                 with m.If(rhits[name]):
                     m.d.sync += rdata.eq(value)
             with m.If(rgain_hit):
-                m.d.sync += rdata.eq(Array(self.gain)[rcol])
+                m.d.sync += rdata.eq(gains.word_select(rcol, gb))
             with m.If(roffset_hit):
-                m.d.sync += rdata.eq(Array(self.offset)[rcol])
+                m.d.sync += rdata.eq(offsets.word_select(rcol, ofb).as_signed())
             with m.If(rmask_hit):
                 words = [self.prog_fail_mask[32 * k:32 * k + 32]
                          for k in range(regs.fail_mask_words(p))]

@@ -1,8 +1,12 @@
 """Output landing pad: a window of pulse lanes becomes a vector of words."""
-from amaranth.hdl import Module, Mux, Signal, unsigned
+from functools import reduce
+import operator
+
+from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
 from amaranth.lib import data, wiring, stream
 from amaranth.lib.wiring import In, Out
 
+from .rng import gated
 from .types import PulseLanesSignature
 
 __all__ = ["OutputLandingPad"]
@@ -44,45 +48,60 @@ class OutputLandingPad(wiring.Component):
         n, wb = self.n_lanes, self.word_bits
         top = (1 << wb) - 1
 
+        # bit-sliced: plane j of the counters (and of the latched words) holds bit j of every
+        # lane, so one tick is a few operations on ``lanes``-bit vectors
         window_prev = Signal()
         pulse_prev = Signal(n)
         pending = Signal()
         overflow = Signal()
-        counts = [Signal(wb, name=f"count_{c}") for c in range(n)]
-        # the words live in one flat register that is the payload itself: assembling the
-        # payload from per-lane words costs Verilator a chain of wide concatenations per cycle
+        counts = [Signal(n, name=f"count_plane_{j}") for j in range(wb)]
+        latched = [Signal(n, name=f"word_plane_{j}") for j in range(wb)]
+        # the payload: one flat register, loaded from the planes when the window closes
         words = Signal(n * wb, name="words")
 
         window = self.lanes.window
         opening = window & ~window_prev
         closing = ~window & window_prev
-        m.d.sync += [window_prev.eq(window), pulse_prev.eq(Mux(window, self.lanes.pulse, 0))]
+        pulse = Signal(n)
+        full = Signal(n)                 # lanes whose counter is at 2^word_bits - 1
+        falling = Signal(n)
+        m.d.comb += [
+            pulse.eq(Mux(window, self.lanes.pulse, 0)),
+            full.eq(reduce(operator.and_, counts)),
+            falling.eq(pulse_prev & ~pulse),
+        ]
+        m.d.sync += [window_prev.eq(window), pulse_prev.eq(pulse)]
 
         still_high = Signal()
         m.d.comb += still_high.eq((pulse_prev != 0) & closing)
         with m.If(opening):
-            m.d.sync += words.eq(0)
-        for c in range(n):
-            pulse = self.lanes.pulse[c] & window
-            word = words.word_select(c, wb)
-            with m.If(opening):
-                m.d.sync += counts[c].eq(pulse)
-            with m.Elif(pulse):
-                with m.If(counts[c] == top):
-                    m.d.sync += overflow.eq(1)
-                with m.Else():
-                    m.d.sync += counts[c].eq(counts[c] + 1)
-            with m.If(pulse):
-                # while high, the word reads full scale: a lane still high when the window
-                # closes has no falling edge of its own and saturates
-                m.d.sync += word.eq(top)
-            with m.Elif(pulse_prev[c]):
-                # falling edge: latch the count (on the closing cycle the lane was high on the
-                # window's last tick, so full scale stays)
-                m.d.sync += word.eq(Mux(closing, top, counts[c]))
-        m.d.comb += self.o.payload.as_value().eq(words)
-        with m.If(opening):
-            m.d.sync += overflow.eq(0)
+            m.d.sync += [counts[0].eq(pulse), overflow.eq(0)]
+            m.d.sync += [plane.eq(0) for plane in counts[1:]]
+        with m.Else():
+            with m.If((pulse & full).any()):
+                m.d.sync += overflow.eq(1)
+            carry = Signal(n, name="count_carry_0")
+            m.d.comb += carry.eq(pulse & ~full)         # a full counter stays full
+            for j, plane in enumerate(counts):
+                m.d.sync += plane.eq(plane ^ carry)
+                if j < wb - 1:
+                    next_carry = Signal(n, name=f"count_carry_{j + 1}")
+                    m.d.comb += next_carry.eq(carry & plane)
+                    carry = next_carry
+        # while high, a lane's word reads full scale (a lane still high when the window closes
+        # has no falling edge of its own and saturates); on its falling edge it latches the
+        # count (full scale on the closing cycle: the lane was high on the window's last tick)
+        held = Signal(n)
+        m.d.comb += held.eq(Mux(opening, 0, ~pulse & ~falling))
+        for j, plane in enumerate(latched):
+            m.d.sync += plane.eq(pulse | (falling & Mux(closing, falling, counts[j]))
+                                 | (held & plane))
+        # the word-major payload, built on the closing cycle only
+        closing_words = gated(m, closing, "closing_words", n * wb,
+                              Cat(*(latched[j][c] for c in range(n) for j in range(wb))))
+        with m.If(closing):
+            m.d.sync += words.eq(closing_words)
+        m.d.comb += self.o.payload.as_value().eq(Mux(closing, closing_words, words))
 
         m.d.comb += [
             self.o.valid.eq(pending | closing),

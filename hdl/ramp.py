@@ -1,5 +1,8 @@
 """Ramp comparator with per-column gain/offset and EN-window activation."""
-from amaranth.hdl import Module, Signal, Const, Mux, signed, unsigned
+from functools import reduce
+import operator
+
+from amaranth.hdl import Cat, Module, Signal, Const, Mux, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -75,7 +78,10 @@ class RampConverter(wiring.Component):
             half.eq((Const(1, unsigned(width)) << shift) >> 1),
         ]
 
-        durations = [Signal(ob, name=f"y_{c}") for c in range(p.cols)]
+        # the durations go into bit planes (plane j holds bit j of every column's duration),
+        # which count down during the window: one tick is a few operations on ``cols``-bit
+        # vectors instead of one comparison per column
+        durations = []
         above = []
         # the per-column conversion is computed only on the start cycle (gated)
         for c in range(p.cols):
@@ -88,21 +94,30 @@ class RampConverter(wiring.Component):
             over = gated(m, self.start, f"above_{c}", 1, z > hi)
             under = gated(m, self.start, f"below_{c}", 1, z < lo)
             above.append(over)
-            with m.If(self.start):
-                m.d.sync += durations[c].eq(Mux(under, 0, Mux(over, hi - lo, z - lo)))
+            durations.append(gated(m, self.start, f"y_{c}", ob,
+                                   Mux(under, 0, Mux(over, hi - lo, z - lo))))
         m.d.comb += self.out_sat.eq(any_of(above))      # each flag is 0 unless start
 
-        # emit window: out_max + 1 ticks
+        # emit window: out_max + 1 ticks; lane c is high while its down-counter is not zero
         active = Signal()
         tick = Signal(ob)
+        remaining = [Signal(p.cols, name=f"remaining_{j}") for j in range(ob)]
+        high = Signal(p.cols)
+        m.d.comb += high.eq(Mux(active, reduce(operator.or_, remaining), 0))
         with m.If(self.start):
             m.d.sync += [active.eq(1), tick.eq(0)]
+            m.d.sync += [plane.eq(Cat(*(d[j] for d in durations)))
+                         for j, plane in enumerate(remaining)]
         with m.Elif(active):
             m.d.sync += tick.eq(tick + 1)
             with m.If(tick == p.out_max):
                 m.d.sync += active.eq(0)
-        m.d.comb += self.lanes.window.eq(active)
-        for c in range(p.cols):
-            with m.If(active):
-                m.d.comb += self.lanes.pulse[c].eq(tick < durations[c])
+            borrow = high
+            for j, plane in enumerate(remaining):
+                m.d.sync += plane.eq(plane ^ borrow)
+                if j < ob - 1:
+                    next_borrow = Signal(p.cols, name=f"borrow_{j}")
+                    m.d.comb += next_borrow.eq(borrow & ~plane)
+                    borrow = next_borrow
+        m.d.comb += [self.lanes.window.eq(active), self.lanes.pulse.eq(high)]
         return m
