@@ -32,10 +32,11 @@ WAVES_SIZE_ARGS := --rows $(WAVES_ROWS) --cols $(WAVES_COLS) --in-bits $(IN_BITS
 # Verilator lint waivers, each needed by amaranth's (Yosys') output, not by a design error:
 #   WIDTH           Yosys writes operands of mixed widths (e.g. `x + 1'h1`, zero-extended
 #                   compares).
-#   CASEINCOMPLETE  an Amaranth `Array` indexed by a signal wider than the array (the crossbar's
-#                   row index, the registers' column index) becomes a `casez` without a default;
-#                   the index never leaves the array (rows are counted to `rows`, columns are
-#                   decoded only inside the GAIN/OFFSET ranges).
+#   CASEINCOMPLETE  a `casez` without a default: a `Switch`/FSM on a state register with unused
+#                   encodings (the calibrator's and the row programmer's state), and an Amaranth
+#                   `Array` indexed by a signal wider than the array (the calibrator's column
+#                   index); states only take their enumerated values and the column is counted
+#                   to `cols`.
 LINT_WAIVERS := -Wno-WIDTH -Wno-CASEINCOMPLETE
 
 .PHONY: setup verilog lint test demo bench waves drift program clean distclean
