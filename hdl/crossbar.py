@@ -9,7 +9,7 @@ from amaranth.lib.wiring import In, Out
 from golden import noise as gnoise
 from golden import rng as grng
 from golden.spec import TileParams
-from .rng import gated, irwin_hall, mix32, mix32_gated
+from .rng import irwin_hall, mix32
 from .types import PulseLanesSignature, any_of, cell_layout, row_write_layout
 
 __all__ = ["Crossbar"]
@@ -48,9 +48,12 @@ class Crossbar(wiring.Component):
         evaluation cycle starts each accumulator from its column's noise instead of 0.
 
     Domains: the lane counters run in ``count_domain``, the multiply-accumulate (and the code
-    memory's read port) in ``mac_domain``, the row writes in ``sync``. The tile gives the first
-    two gated clocks (``hdl/clocking.py``); the multiply-accumulate reads only registers of its
-    own domain and of ``count_domain``, so it costs a simulator nothing outside EVALUATE.
+    memory's read port) in ``mac_domain``, the values sampled when the window closes (read-noise
+    key and sigma, ``conductance``) in ``sample_domain``, the row writes in ``sync``. The tile
+    gives the first three gated clocks (``hdl/clocking.py``; ``sample_domain`` runs on
+    ``closing``); the multiply-accumulate reads only registers of these domains, so it costs a
+    simulator nothing outside EVALUATE, and the per-column read noise, a function of the
+    sampled values alone, is computed once per MVM.
     done : Out(1)
         One cycle after the last evaluation cycle.
     conductance_read : Out(1)
@@ -61,6 +64,8 @@ class Crossbar(wiring.Component):
         The multiply-accumulate is running (the EVALUATE phase).
     counting : Out(1)
         The lane counters need their clock: a window is open or closed last cycle.
+    closing : Out(1)
+        The window closed: open last cycle, not this one (a function of registers).
     engaged : Out(1)
         Registered: a window was open last cycle or the multiply-accumulate is running (no
         combinational path from ``lanes``, for admission control).
@@ -71,14 +76,16 @@ class Crossbar(wiring.Component):
     """
 
     def __init__(self, params: TileParams, *, count_domain: str = "sync",
-                 mac_domain: str = "sync"):
+                 mac_domain: str = "sync", sample_domain: str = "sync"):
         if not isinstance(params, TileParams):
             raise TypeError(f"params must be a TileParams, not {params!r}")
-        for what, name in (("count_domain", count_domain), ("mac_domain", mac_domain)):
+        for what, name in (("count_domain", count_domain), ("mac_domain", mac_domain),
+                           ("sample_domain", sample_domain)):
             if not isinstance(name, str) or not name:
                 raise TypeError(f"{what} must be a domain name, not {name!r}")
         self.params = params
         self._count_domain, self._mac_domain = count_domain, mac_domain
+        self._sample_domain = sample_domain
         super().__init__({
             "lanes": In(PulseLanesSignature(params.rows)),
             "prog": In(stream.Signature(row_write_layout(params))),
@@ -93,6 +100,7 @@ class Crossbar(wiring.Component):
             "cap_sat": Out(1),
             "evaluating": Out(1),
             "counting": Out(1),
+            "closing": Out(1),
             "engaged": Out(1),
             "overrange": Out(1),
             "bad_row": Out(1),
@@ -158,28 +166,33 @@ class Crossbar(wiring.Component):
         conductance = Signal()
 
         m.d.comb += [self.evaluating.eq(closing | active), self.engaged.eq(window_prev | active),
-                     self.counting.eq(window | window_prev),
+                     self.counting.eq(window | window_prev), self.closing.eq(closing),
                      self.conductance_read.eq(conductance)]
         mac += done.eq(0)
         m.d.comb += rd.addr.eq(row)
         with m.If(closing):
-            mac += [active.eq(1), row.eq(1), key.eq(mix32(self.noise_seed ^ mix32(self.mvm_index))),
-                    sigma.eq(self.noise_sigma), conductance.eq(self.conductance)]
+            mac += [active.eq(1), row.eq(1)]
+            m.d[self._sample_domain] += [
+                key.eq(mix32(self.noise_seed ^ mix32(self.mvm_index))),
+                sigma.eq(self.noise_sigma), conductance.eq(self.conductance)]
         with m.Elif(active):
             mac += row.eq(row + 1)
             with m.If(row == groups):
                 mac += [active.eq(0), done.eq(1), row.eq(0)]
 
-        # -- read noise (golden.noise): added on the first evaluation cycle, computed only then
+        # -- read noise (golden.noise): added on the first evaluation cycle. It is a function of
+        # the registers sampled when the window closed only, so a simulator computes it once
+        # per MVM (when ``sample_domain`` ticks), not on every evaluation cycle
         first = Signal()
         m.d.comb += first.eq(active & (row == 1))
         noise = []
         constants = grng.column_constants(p.cols)
         for c in range(p.cols):
-            u = mix32_gated(m, first, key + int(constants[c]), f"noise_u_{c}")
-            n = gated(m, first, f"noise_n_{c}", signed(11), irwin_hall(u))
-            noise.append(gated(m, first, f"noise_{c}", signed(p.accumulator_bits),
-                               (n * sigma) >> gnoise.NOISE_SHIFT))
+            n = Signal(signed(11), name=f"noise_n_{c}")
+            value = Signal(signed(p.accumulator_bits), name=f"noise_{c}")
+            m.d.comb += [n.eq(irwin_hall(mix32(key + int(constants[c])))),
+                         value.eq((n * sigma) >> gnoise.NOISE_SHIFT)]
+            noise.append(value)
 
         # the group's durations, registered alongside the memory's read data (same latency),
         # as accumulator-wide two's-complement words: the multiply-accumulate then reads only

@@ -74,14 +74,15 @@ class Tile(wiring.Component):
         # in ``core``; every block with per-lane or per-column state has a gated clock that
         # runs only in the phases it works in: the ILP's latched words (``load``, while it can
         # take a vector), its window and the crossbar's lane counters (``count``, the input
-        # window and the cycles a vector may arrive), its multiply-accumulate (``mac``, EVALUATE), the ramp and the OLP
-        # (``emit``, CONVERT to OUTPUT) and the row programmer (``prog``, while it is busy or
-        # offered a command); the configuration registers the ramp reads (CTRL, RAMP_SHIFT,
-        # EN_WINDOW, GAIN, OFFSET) tick only when written (``cfg``)
+        # window and the cycles a vector may arrive), the values the crossbar samples when the
+        # window closes (``sample``), its multiply-accumulate (``mac``, EVALUATE), the ramp and
+        # the OLP (``emit``, CONVERT to OUTPUT) and the row programmer (``prog``, while it is
+        # busy or offered a command); the configuration registers the ramp reads (CTRL,
+        # RAMP_SHIFT, EN_WINDOW, GAIN, OFFSET) tick only when written (``cfg``)
         add_core_domains(m)
         regs = TileRegisters(p, cfg_domain="cfg")
         ilp = InputLandingPad(p, load_domain="load")
-        xbar = Crossbar(p, count_domain="count", mac_domain="mac")
+        xbar = Crossbar(p, count_domain="count", mac_domain="mac", sample_domain="sample")
         ramp = RampConverter(p)
         olp = OutputLandingPad(p.cols, p.out_bits)
         ctl = LocalController()
@@ -106,6 +107,7 @@ class Tile(wiring.Component):
         add_gated_domain(m, "count", xbar.counting | ilp.lanes.window | can_load,
                          running_after_reset=True)
         add_gated_domain(m, "mac", xbar.evaluating | xbar.done)
+        add_gated_domain(m, "sample", xbar.closing)
         add_gated_domain(m, "emit", ramp.start | ramp.lanes.window | emit_prev | olp.o.valid)
         prog_clock = add_gated_domain(m, "prog", prg.busy | self.target.valid)
         connect(m, wiring.flipped(self.csr), regs.bus)

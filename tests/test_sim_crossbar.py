@@ -48,3 +48,5 @@ def test_rejects_bad_params():
         Crossbar(TileParams(rows=2, cols=2), mac_domain=3)
     with pytest.raises(TypeError, match="count_domain must be a domain name, not ''"):
         Crossbar(TileParams(rows=2, cols=2), count_domain="")
+    with pytest.raises(TypeError, match="sample_domain must be a domain name, not None"):
+        Crossbar(TileParams(rows=2, cols=2), sample_domain=None)

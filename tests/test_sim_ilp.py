@@ -42,3 +42,5 @@ def test_back_to_back_corners(name, seed):
 def test_rejects_bad_params():
     with pytest.raises(TypeError, match="params must be a TileParams, not 4"):
         InputLandingPad(4)
+    with pytest.raises(TypeError, match="load_domain must be a domain name, not ''"):
+        InputLandingPad(TileParams(rows=2, cols=2), load_domain="")
