@@ -10,6 +10,7 @@ from golden import noise as gnoise
 from golden import rng as grng
 from golden.spec import TileParams
 from .rng import irwin_hall, mix32
+from .bitslice import ripple
 from .types import PulseLanesSignature, any_of, cell_layout, row_write_layout
 
 __all__ = ["Crossbar"]
@@ -140,14 +141,9 @@ class Crossbar(wiring.Component):
             count += [planes[0].eq(pulse), signs.eq(pulse & self.lanes.sign)]
             count += [plane.eq(0) for plane in planes[1:]]
         with m.Else():
-            carry = Signal(p.rows, name="count_carry_0")
-            m.d.comb += carry.eq(pulse & ~full)     # a saturated count stays at count_max
-            for j, plane in enumerate(planes):
-                count += plane.eq(plane ^ carry)
-                if j < ib - 1:
-                    next_carry = Signal(p.rows, name=f"count_carry_{j + 1}")
-                    m.d.comb += next_carry.eq(carry & plane)
-                    carry = next_carry
+            # a saturated count stays at count_max
+            count += [dst.eq(v) for dst, v in
+                      zip(planes, ripple(m, "count_carry", planes, pulse & ~full))]
             count += signs.eq((signs & ~pulse) | (self.lanes.sign & pulse))
         m.d.comb += self.overrange.eq(~opening & (pulse & full).any())
 

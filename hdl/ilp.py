@@ -2,27 +2,16 @@
 from functools import reduce
 import operator
 
-from amaranth.hdl import Cat, Module, Signal, Mux, unsigned
+from amaranth.hdl import Module, Signal, Mux, unsigned
 from amaranth.lib import wiring, stream
 from amaranth.lib.wiring import In, Out
 
 from golden.spec import TileParams
+from .bitslice import ripple, to_planes
 from .storage import held_word
 from .types import InputMode, PulseLanesSignature, input_layout
 
-__all__ = ["InputLandingPad", "bit_planes"]
-
-
-def bit_planes(m, name: str, words, count: int, bits: int) -> list:
-    """``bits`` signals of ``count`` bits: bit k of signal j is bit j of word k of ``words``
-    (``count`` packed ``bits``-wide fields, field 0 lowest). Pure wiring: the transposition
-    from word-per-lane to bit-per-lane ("bit-sliced") form."""
-    planes = []
-    for j in range(bits):
-        plane = Signal(count, name=f"{name}_{j}")
-        m.d.comb += plane.eq(Cat(*(words[k * bits + j] for k in range(count))))
-        planes.append(plane)
-    return planes
+__all__ = ["InputLandingPad"]
 
 
 class InputLandingPad(wiring.Component):
@@ -104,7 +93,7 @@ class InputLandingPad(wiring.Component):
 
         # magnitudes and polarities, bit-sliced (evaluated when ``words`` changes): a negative
         # word is negated as ~w + 1, the +1 rippling through the planes
-        planes = bit_planes(m, "word_plane", words.as_value(), p.rows, ib)
+        planes = to_planes(m, "word_plane", words.as_value(), p.rows, ib)
         raw = []
         for j, plane in enumerate(planes):
             chosen = Signal(p.rows, name=f"raw_plane_{j}")
@@ -112,17 +101,11 @@ class InputLandingPad(wiring.Component):
             raw.append(chosen)
         negative = Signal(p.rows)
         m.d.comb += negative.eq(Mux(signed_mode, raw[ib - 1], 0))
-        magnitude = []
-        carry = negative
-        for j in range(ib):
-            flipped = raw[j] ^ negative
-            plane = Signal(p.rows, name=f"magnitude_{j}")
-            m.d.comb += plane.eq(flipped ^ carry)
-            magnitude.append(plane)
-            if j < ib - 1:
-                next_carry = Signal(p.rows, name=f"negate_carry_{j}")
-                m.d.comb += next_carry.eq(carry & flipped)
-                carry = next_carry
+        flipped = [Signal(p.rows, name=f"flipped_{j}") for j in range(ib)]
+        m.d.comb += [f.eq(r ^ negative) for f, r in zip(flipped, raw)]
+        magnitude = [Signal(p.rows, name=f"magnitude_{j}") for j in range(ib)]
+        m.d.comb += [dst.eq(v) for dst, v in
+                     zip(magnitude, ripple(m, "negate_carry", flipped, negative))]
 
         # remaining ticks per lane: the magnitudes on the first tick, then down-counters
         remaining = [Signal(p.rows, name=f"remaining_{j}") for j in range(ib)]
@@ -135,13 +118,8 @@ class InputLandingPad(wiring.Component):
         high = Signal(p.rows)
         m.d.comb += high.eq(Mux(active, reduce(operator.or_, current), 0))
         with m.If(active):
-            borrow = high
-            for j in range(ib):
-                m.d.sync += remaining[j].eq(current[j] ^ borrow)
-                if j < ib - 1:
-                    next_borrow = Signal(p.rows, name=f"borrow_{j}")
-                    m.d.comb += next_borrow.eq(borrow & ~current[j])
-                    borrow = next_borrow
+            m.d.sync += [dst.eq(v) for dst, v in
+                         zip(remaining, ripple(m, "borrow", current, high, down=True))]
 
         m.d.comb += [
             self.lanes.window.eq(active),

@@ -2,10 +2,11 @@
 from functools import reduce
 import operator
 
-from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
+from amaranth.hdl import Module, Mux, Signal, unsigned
 from amaranth.lib import data, wiring, stream
 from amaranth.lib.wiring import In, Out
 
+from .bitslice import from_planes, ripple
 from .rng import gated
 from .types import PulseLanesSignature
 
@@ -80,14 +81,9 @@ class OutputLandingPad(wiring.Component):
         with m.Else():
             with m.If((pulse & full).any()):
                 m.d.sync += overflow.eq(1)
-            carry = Signal(n, name="count_carry_0")
-            m.d.comb += carry.eq(pulse & ~full)         # a full counter stays full
-            for j, plane in enumerate(counts):
-                m.d.sync += plane.eq(plane ^ carry)
-                if j < wb - 1:
-                    next_carry = Signal(n, name=f"count_carry_{j + 1}")
-                    m.d.comb += next_carry.eq(carry & plane)
-                    carry = next_carry
+            # a full counter stays full
+            m.d.sync += [dst.eq(v) for dst, v in
+                         zip(counts, ripple(m, "count_carry", counts, pulse & ~full))]
         # while high, a lane's word reads full scale (a lane still high when the window closes
         # has no falling edge of its own and saturates); on its falling edge it latches the
         # count (full scale on the closing cycle: the lane was high on the window's last tick)
@@ -98,7 +94,7 @@ class OutputLandingPad(wiring.Component):
                                  | (held & plane))
         # the word-major payload, built on the closing cycle only
         closing_words = gated(m, closing, "closing_words", n * wb,
-                              Cat(*(latched[j][c] for c in range(n) for j in range(wb))))
+                              from_planes(latched, n))
         with m.If(closing):
             m.d.sync += words.eq(closing_words)
         m.d.comb += self.o.payload.as_value().eq(Mux(closing, closing_words, words))

@@ -7,6 +7,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from golden.spec import TileParams
+from .bitslice import ripple
 from .rng import gated
 from .types import Activation, PulseLanesSignature, any_of
 
@@ -112,12 +113,7 @@ class RampConverter(wiring.Component):
             m.d.sync += tick.eq(tick + 1)
             with m.If(tick == p.out_max):
                 m.d.sync += active.eq(0)
-            borrow = high
-            for j, plane in enumerate(remaining):
-                m.d.sync += plane.eq(plane ^ borrow)
-                if j < ob - 1:
-                    next_borrow = Signal(p.cols, name=f"borrow_{j}")
-                    m.d.comb += next_borrow.eq(borrow & ~plane)
-                    borrow = next_borrow
+            m.d.sync += [dst.eq(v) for dst, v in
+                         zip(remaining, ripple(m, "borrow", remaining, high, down=True))]
         m.d.comb += [self.lanes.window.eq(active), self.lanes.pulse.eq(high)]
         return m
