@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from .spec import NOISE_SIGMA_BITS, READ_NOISE_SIGMA_MAX
 from .rng import IRWIN_HALL_MEAN, IRWIN_HALL_SD, MASK32, column_constants, irwin_hall, mix32
 
 __all__ = ["NOISE_SHIFT", "NOISE_SIGMA_BITS", "NOISE_MAX_SIGMA", "noise_max", "noise_sd",
            "noise_keys", "read_noise"]
 
 NOISE_SHIFT = 8                 #: noise = (N * sigma) >> NOISE_SHIFT
-NOISE_SIGMA_BITS = 16           #: width of the NOISE_SIGMA register
-NOISE_MAX_SIGMA = (1 << NOISE_SIGMA_BITS) - 1
+NOISE_MAX_SIGMA = READ_NOISE_SIGMA_MAX
 
 
 def noise_max(sigma: int = NOISE_MAX_SIGMA) -> int:

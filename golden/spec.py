@@ -12,7 +12,8 @@ import numpy as np
 
 __all__ = [
     "InputMode", "InputSource", "Activation", "Phase", "ErrorBit",
-    "TileParams", "TileConfig", "ERROR_BITS",
+    "TileParams", "TileConfig", "ERROR_BITS", "EN_LO_BITS", "READ_NOISE_SIGMA_MAX",
+    "NOISE_SIGMA_BITS", "ROW_INDEX_BITS",
 ]
 
 
@@ -65,8 +66,16 @@ class ErrorBit(enum.IntEnum):
 ERROR_BITS = len(ErrorBit)
 
 
-#: Largest NOISE_SIGMA (a 16-bit register; golden.noise).
-READ_NOISE_SIGMA_MAX = (1 << 16) - 1
+#: Width of the row index of the ``prog`` and ``target`` streams.
+ROW_INDEX_BITS = 16
+
+#: Width of the NOISE_SIGMA register (golden.noise) and its largest value.
+NOISE_SIGMA_BITS = 16
+READ_NOISE_SIGMA_MAX = (1 << NOISE_SIGMA_BITS) - 1
+
+#: Width of the EN window's lower edge (EN_WINDOW.en_lo, signed); its upper edge is
+#: lo + span with 0 <= span <= out_max (TileParams.en_hi_bits wide)
+EN_LO_BITS = 16
 
 
 def _check_int(name, value, lo, hi):
@@ -137,6 +146,17 @@ class TileParams:
     @property
     def offset_bits(self) -> int:
         return self.out_bits + 1
+
+    @property
+    def target_bits(self) -> int:
+        """Width of one signed target weight of the ``target`` stream: holds +-weight_max
+        (and some illegal values, which the row programmer refuses)."""
+        return self.weight_max.bit_length() + 1
+
+    @property
+    def en_hi_bits(self) -> int:
+        """Signed width of the EN window's upper edge: lo + span at their largest."""
+        return ((1 << (EN_LO_BITS - 1)) - 1 + self.out_max).bit_length() + 1
 
     @property
     def gain_one(self) -> int:
@@ -270,9 +290,9 @@ class TileConfig:
         _check_int("ramp_shift", self.ramp_shift, 0, params.ramp_shift_max)
         _check_int("noise_seed", self.noise_seed, 0, (1 << 32) - 1)
         _check_int("noise_sigma", self.noise_sigma, 0, READ_NOISE_SIGMA_MAX)
-        _check_int("en_lo", self.en_lo, -(1 << 15), (1 << 15) - 1)
+        _check_int("en_lo", self.en_lo, -(1 << (EN_LO_BITS - 1)), (1 << (EN_LO_BITS - 1)) - 1)
         en_hi = params.out_max if self.en_hi is None else self.en_hi
-        _check_int("en_hi", en_hi, -(1 << 15), (1 << 15) - 1)
+        _check_int("en_hi", en_hi, -(1 << 62), 1 << 62)
         if not self.en_lo <= en_hi <= self.en_lo + params.out_max:
             raise ValueError(
                 f"EN window must satisfy lo <= hi <= lo + out_max ({params.out_max}), "

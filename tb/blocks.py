@@ -24,7 +24,7 @@ from golden import noise as gnoise
 from golden import ilp as gilp
 from golden import olp as golp
 from golden import ramp as gramp
-from golden.spec import Activation, InputMode, TileConfig, TileParams
+from golden.spec import EN_LO_BITS, Activation, InputMode, TileConfig, TileParams
 from .pack import pack_row_write, pack_words, unpack_words
 from .scoreboard import assert_equal_arrays
 
@@ -642,7 +642,8 @@ class RampScenario(Scenario):
     def __init__(self, p: TileParams, rng, conversions: int = 40, activations=tuple(Activation)):
         shift_width = max(1, p.ramp_shift_max.bit_length())
         super().__init__({"charge": p.cols * p.charge_bits, "start": 1,
-                          "ramp_shift": shift_width, "activation": 3, "en_lo": 16, "en_hi": 16,
+                          "ramp_shift": shift_width, "activation": 3, "en_lo": EN_LO_BITS,
+                          "en_hi": p.en_hi_bits,
                           "gain": p.cols * p.gain_bits, "offset": p.cols * p.offset_bits},
                          {"lanes__pulse": p.cols, "lanes__sign": p.cols, "lanes__window": 1,
                           "out_sat": 1}, rng)
@@ -754,7 +755,7 @@ class RampScenario(Scenario):
             gain[pick] = self.unit_gain()
         lo = int(rng.integers(-p.out_max - 2, p.out_max + 3))
         if rng.random() < 0.1:
-            lo = int(rng.choice([-(1 << 15), (1 << 15) - 1 - p.out_max]))
+            lo = int(rng.choice([-(1 << (EN_LO_BITS - 1)), (1 << (EN_LO_BITS - 1)) - 1]))
         hi = lo + int(rng.integers(0, p.out_max + 1))
         return TileConfig(activation=act, ramp_shift=shift, en_lo=lo, en_hi=hi, gain=gain,
                           offset=offset)

@@ -5,12 +5,11 @@ the least significant bits); ``tests/test_pack.py`` holds the two equal.
 """
 import numpy as np
 
-from golden.spec import TileParams
+from golden.spec import ROW_INDEX_BITS, TileParams
 
-__all__ = ["pack_words", "unpack_words", "pack_row_write", "pack_targets", "target_bits",
+__all__ = ["pack_words", "unpack_words", "pack_row_write", "pack_targets",
            "ROW_INDEX_BITS"]
 
-ROW_INDEX_BITS = 16
 
 
 def pack_words(values, bits: int) -> int:
@@ -47,18 +46,13 @@ def pack_row_write(params: TileParams, row: int, codes_row) -> int:
     return row | pack_words(codes_row, params.code_bits) << ROW_INDEX_BITS
 
 
-def target_bits(params: TileParams) -> int:
-    """Width of one signed target weight in the ``target`` stream (``hdl.programmer``)."""
-    return params.weight_max.bit_length() + 1
-
-
 def pack_targets(params: TileParams, row: int, targets) -> int:
     """Payload of the ``target`` stream: row index, then ``cols`` signed target weights (any
     value that fits the field, legal or not: the tile checks them)."""
     t = np.asarray(targets)
     if t.shape != (params.cols,):
         raise ValueError(f"targets must have shape ({params.cols},), not {t.shape}")
-    bits = target_bits(params)
+    bits = params.target_bits
     if t.size and (t.min() < -(1 << (bits - 1)) or t.max() >= 1 << (bits - 1)):
         raise ValueError(f"targets must fit {bits}-bit two's complement fields")
     if not 0 <= row < 1 << ROW_INDEX_BITS:

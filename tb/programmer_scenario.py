@@ -22,12 +22,7 @@ from .blocks import Scenario, _per_cycle, _unpack_fields
 from .pack import pack_words, unpack_words
 from .scoreboard import assert_equal_arrays
 
-__all__ = ["ProgrammerScenario", "Command", "target_bits"]
-
-
-def target_bits(p: TileParams) -> int:
-    """Width of a target field of the cmd payload (``hdl.programmer.target_bits``)."""
-    return p.weight_max.bit_length() + 1
+__all__ = ["ProgrammerScenario", "Command"]
 
 
 class Command:
@@ -77,7 +72,7 @@ class ProgrammerScenario(Scenario):
                  configs=None, codes_known: bool = True):
         self.p = p
         self.codes_known = codes_known
-        self.tw = target_bits(p)
+        self.tw = p.target_bits
         self.cell_bits = p.devices_per_weight * p.code_bits
         outputs = {"cmd__ready": 1, "result__valid": 1,
                    "result__payload": 16 + p.cols * self.cell_bits,

@@ -414,8 +414,7 @@ async def closed_loop_programming(dut):
     # an illegal target: nothing is programmed, BAD_TARGET
     before = golden.codes
     bad = rng.integers(-wmax, wmax + 1, size=p.cols)
-    from .pack import target_bits
-    top = 1 << (target_bits(p) - 1)     # the field holds [-top, top - 1]
+    top = 1 << (p.target_bits - 1)     # the field holds [-top, top - 1]
     bad[int(rng.integers(0, p.cols))] = rng.choice([v for v in (-wmax - 1, wmax + 1)
                                                     if -top <= v < top])
     await tb.program_targets(0, bad)
