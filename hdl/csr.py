@@ -158,6 +158,9 @@ class TileRegisters(wiring.Component):
         MVM_COUNT: MVMs completed since reset (keys the read noise).
     error : Out(ERROR_BITS)
         The ERROR register.
+    active : Out(1)
+        A request is being carried out or a response waits (with the bus idle, every other
+        register here changes only on events of the other blocks).
     """
 
     def __init__(self, params: TileParams, *, cfg_domain: str = "sync"):
@@ -203,6 +206,7 @@ class TileRegisters(wiring.Component):
             "offset": Out(signed(p.offset_bits)).array(p.cols),
             "mvm_count": Out(32),
             "error": Out(ERROR_BITS),
+            "active": Out(1),
         }
         # the configuration outputs: one per stored field, shaped and reset as the map says
         for name in CONFIG_OUTPUTS:
@@ -402,5 +406,6 @@ class TileRegisters(wiring.Component):
                 m.d.sync += rdata.eq(Array(words)[rcol] if len(words) > 1 else words[0])
 
         m.d.sync += error.eq((error & ~clear) | events | self.events)
-        m.d.comb += self.error.eq(error)
+        m.d.comb += [self.error.eq(error),
+                     self.active.eq(pending | rpending | bvalid | rvalid)]
         return m
