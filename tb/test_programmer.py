@@ -49,8 +49,7 @@ async def simulation_speed(dut):
 
     from cocotb.triggers import FallingEdge, RisingEdge, Timer
 
-    from golden.program import ProgramConfig
-from golden.spec import ROW_INDEX_BITS as Cfg
+    from golden.program import ProgramConfig as Cfg
     from hdl.verilog import CLOCK_PERIOD_NS
     from .pack import pack_words
     from .runner import idle_inputs
