@@ -367,9 +367,13 @@ class Routing:
 
     def multicast(self, source: Endpoint, dests: Iterable[Endpoint], groups=None, *,
                   drive=None) -> list:
-        """One source to several destinations: the union of the single routes (they share the
-        segments they have in common). Raises ``ValueError`` if two of these routes drive one
-        segment by different switches (a conflict of the routes themselves)."""
+        """One source to several destinations: the union of the single routes, which share
+        the segments they have in common. (Single-turn routes from one source never drive one
+        segment by two switches: the row-bus routes leave the row only by turning north at
+        their destination's column, the column-bus routes leave the column only by turning
+        east at their destination's row, and by default a tile takes the column bus only for
+        a destination in its own column, which no row-bus route enters, or for an OLP of
+        another row, whose row no row-bus route of that tile reaches.)"""
         dests = list(dests)
         if not dests:
             raise ValueError("dests must name at least one destination")
@@ -378,28 +382,21 @@ class Routing:
             for s in path(self.params, source, d, drive=drive):
                 if s not in steps:
                     steps.append(s)
-        drivers = {}
-        for s in steps:
-            seg = _step_target(self.params, s)
-            if seg is not None and drivers.setdefault(seg, s) != s:
-                raise ValueError(
-                    f"the routes from {source} to {', '.join(map(str, dests))} drive "
-                    f"{seg[0]}({seg[1]}, {seg[2]}) by both {drivers[seg]} and {s}; choose "
-                    f"drive='e' or 'n' or split the destinations")
         return self._enable_path(steps, groups)
 
     def concatenate(self, dest: Endpoint, parts) -> list:
         """Several sources onto one destination, each on its own lane groups:
-        ``parts = [(source, groups), ...]`` (e.g. the two 256-lane halves of one tile's rows
-        from two producing tiles)."""
+        ``parts = [(source, groups), ...]`` or ``(source, groups, drive)`` (e.g. the two
+        256-lane halves of one tile's rows from two producing tiles)."""
         enabled = []
         seen = set()
-        for source, groups in parts:
+        for part in parts:
+            source, groups, drive = (tuple(part) + (None,))[:3]
             gs = _groups(self.params, groups)
             if seen & set(gs):
                 raise ValueError(f"groups {sorted(seen & set(gs))} of {dest} are given twice")
             seen |= set(gs)
-            enabled += self.connect(source, dest, gs)
+            enabled += self.connect(source, dest, gs, drive=drive)
         return enabled
 
     def chain(self, pair: int, tiles: Iterable[int], olp_pair: int | None = None,
