@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from golden.chip import (CHIP_MAP, Chip, ChipErrorBit, ChipParams, ChipRegisterFile, Routing,
-                         RouteVerdict, Switch, chip_address, ilp, olp, tile, tile_address)
+                         RouteVerdict, Switch, chip_address, ilp, tile, tile_address)
 from golden.chip.regs import decode_address, edge_s_index, edge_w_index, main, node_index
 from golden.regmap import OKAY, SLVERR
 from golden.regs import TILE_MAP

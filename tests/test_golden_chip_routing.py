@@ -6,7 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from golden.chip import ChipParams, Routing, RoutingError, Switch, check, ilp, olp, path, resolve, tile
+from golden.chip import (ChipParams, Routing, RoutingError, Switch, check, ilp, olp, path, resolve,
+                         tile)
 from golden.chip.routing import Endpoint, Feed, switch_exists
 from golden.spec import InputSource, TileParams
 

@@ -7,11 +7,15 @@ functional and cycle result of every pass). Pure NumPy, like the rest of ``golde
 from .model import (Arrival, BadDest, BatchResult, Chip, Collision, IlpEvent, OlpOutput,
                     StreamResult, TileRun, Window)
 from .params import ChipParams
-from .regs import CHIP_MAP, ChipErrorBit, ChipRegisterFile, RouteVerdict, chip_address, tile_address
+from .regs import (CHIP_MAP, ChipErrorBit, ChipRegisterFile, RouteVerdict, chip_address,
+                   tile_address)
 from .routing import (CheckResult, Endpoint, Feed, Reach, Routing, RoutingError, Sources, Switch,
                       check, ilp, olp, path, resolve, tile)
 
-__all__ = ["Arrival", "BadDest", "BatchResult", "Chip", "Collision", "IlpEvent", "OlpOutput",
-           "StreamResult", "TileRun", "Window", "CHIP_MAP", "ChipErrorBit", "ChipRegisterFile",
-           "RouteVerdict", "chip_address", "tile_address", "ChipParams", "CheckResult", "Endpoint", "Feed", "Reach", "Routing", "RoutingError",
-           "Sources", "Switch", "check", "ilp", "olp", "path", "resolve", "tile"]
+__all__ = [
+    "Arrival", "BadDest", "BatchResult", "Chip", "Collision", "IlpEvent", "OlpOutput",
+    "StreamResult", "TileRun", "Window", "ChipParams", "CHIP_MAP", "ChipErrorBit",
+    "ChipRegisterFile", "RouteVerdict", "chip_address", "tile_address", "CheckResult",
+    "Endpoint", "Feed", "Reach", "Routing", "RoutingError", "Sources", "Switch", "check", "ilp",
+    "olp", "path", "resolve", "tile",
+]

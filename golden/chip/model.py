@@ -35,7 +35,7 @@ its polarity is the one of its last high tick, lanes of untaken groups count 0, 
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -278,13 +278,13 @@ class _Schedule:
 
     def _emit(self, src: _Source):
         for dest, g, wraps in self.readers.get(src.endpoint, ()):
-            self._push(src.first + wraps + 1, _LAND, (self.dests[dest], g, src, wraps))
+            self._push(src.first + wraps + 1, _LAND, (self.dests[dest], g, src))
 
     def _simulate(self, pairs):
-        p = self.chip.params
+        self.pairs = pairs
+        self.offered = 0            # the cycle the head beat was offered on
         if pairs:
             self._push(0, _ADMIT, 0)
-        head_offered = 0
         while self.heap:
             t, kind, _, data = heapq.heappop(self.heap)
             self.last_cycle = max(self.last_cycle, t)
@@ -295,28 +295,28 @@ class _Schedule:
             elif kind == _ARB:
                 self._arbitrate(t)
             else:
-                beat = data
-                pair = pairs[beat]
-                if pair >= p.pairs:
-                    self.bad_dest.append(BadDest(beat, pair, t))
-                    nxt = True
-                else:
-                    retry = self._blocked(pair, t)
-                    if retry is not None:
-                        self._push(retry, _ADMIT, beat)
-                        continue
-                    D = p.tile.input_duration_max(self.chip.pair_mode(pair))
-                    ev = IlpEvent(beat, pair, head_offered, t, Window(t + 1, t + D + 1))
-                    self.ilp.append(ev)
-                    self.ilp_until[pair] = t + D + 1
-                    self._emit(_Source(Endpoint("ilp", pair), t + 1, t + D + 1, ("beat", beat),
-                                       (beat,)))
-                    nxt = True
-                if nxt and beat + 1 < len(pairs):
-                    head_offered = t + 1
-                    self._push(t + 1, _ADMIT, beat + 1)
+                self._admit(t, data)
 
-    def _land(self, t, dest: _Dest, g, src: _Source, wraps):
+    def _admit(self, t, beat):
+        """The head beat ``beat`` on cycle t: taken, consumed (no such pair) or held."""
+        p = self.chip.params
+        pair = self.pairs[beat]
+        if pair >= p.pairs:
+            self.bad_dest.append(BadDest(beat, pair, t))
+        else:
+            retry = self._blocked(pair, t)
+            if retry is not None:
+                self._push(retry, _ADMIT, beat)
+                return
+            D = p.tile.input_duration_max(self.chip.pair_mode(pair))
+            self.ilp.append(IlpEvent(beat, pair, self.offered, t, Window(t + 1, t + D + 1)))
+            self.ilp_until[pair] = t + D + 1
+            self._emit(_Source(Endpoint("ilp", pair), t + 1, t + D + 1, ("beat", beat), (beat,)))
+        if beat + 1 < len(self.pairs):
+            self.offered = t + 1
+            self._push(t + 1, _ADMIT, beat + 1)
+
+    def _land(self, t, dest: _Dest, g, src: _Source):
         first, last = t, t + src.last - src.first
         member = Arrival(g, src.endpoint, src.beats, Window(first, last))
         if dest.open and first <= dest.last + 1:

@@ -66,7 +66,8 @@ class ChipParams:
         if lanes // self.group_lanes > GROUPS_MAX:
             raise ValueError(
                 f"group_lanes must be at least lanes / {GROUPS_MAX} = "
-                f"{-(-lanes // GROUPS_MAX)} (at most {GROUPS_MAX} groups), not {self.group_lanes!r}")
+                f"{-(-lanes // GROUPS_MAX)} (at most {GROUPS_MAX} groups), "
+                f"not {self.group_lanes!r}")
         if isinstance(self.pair_rows, (str, bytes)) or not hasattr(self.pair_rows, "__iter__"):
             raise TypeError(f"pair_rows must be a sequence of grid rows, not {self.pair_rows!r}")
         rows = tuple(self.pair_rows)

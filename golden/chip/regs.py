@@ -15,15 +15,14 @@ from __future__ import annotations
 import enum
 import sys
 
-import numpy as np
 
 from ..regmap import OKAY, SLVERR, WORD_BITS, Field, Register, RegisterMap
 from ..regs import ADDR_BITS as TILE_ADDR_BITS
 from ..regs import RegisterFile
 from ..spec import InputMode, InputSource, TileConfig, _check_int
 from .params import ChipParams
-from .routing import (EDGE_S_SWITCHES, EDGE_W_SWITCHES, NODE_SWITCHES, ROUTE_CLASSES, CheckResult,
-                      Reach, Routing, Switch, check, switch_exists)
+from .routing import (EDGE_S_SWITCHES, EDGE_W_SWITCHES, NODE_SWITCHES, ROUTE_CLASSES,
+                      CheckResult, Reach, Routing, Switch, check, switch_exists)
 
 __all__ = ["CHIP_MAP", "CHIP_ID_VALUE", "WINDOW_BITS", "ChipErrorBit", "RouteVerdict",
            "ChipRegisterFile", "tile_address", "chip_address", "decode_address",

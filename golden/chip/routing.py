@@ -502,8 +502,8 @@ def _check_endpoint(p: ChipParams, e, role: str) -> Endpoint:
                         f"not {e!r}")
     allowed = ("ilp", "tile") if role == "source" else ("tile", "olp")
     if e.kind not in allowed:
-        raise ValueError(f"{role} must be {' or '.join(a.upper() if a != 'tile' else a for a in allowed)}, "
-                         f"not {e}")
+        names = " or ".join(a if a == "tile" else a.upper() for a in allowed)
+        raise ValueError(f"{role} must be {names}, not {e}")
     top = p.tiles if e.kind == "tile" else p.pairs
     _check_int(f"{role} {e.kind} index", e.index, 0, top - 1)
     return e
