@@ -568,8 +568,8 @@ class Chip:
 
     @property
     def tdest_bits(self) -> int:
-        """Width of the input stream's TDEST (a beat names a pair in [0, 2^tdest_bits))."""
-        return max(1, (self.params.pairs - 1).bit_length())
+        """Width of the input stream's TDEST (``ChipParams.tdest_bits``)."""
+        return self.params.tdest_bits
 
     # -- passes -------------------------------------------------------------------------------
     def _check_beat(self, i, pair, x, batch: bool):

@@ -127,6 +127,12 @@ class ChipParams:
         """Number of ILP/OLP pairs."""
         return len(self.pair_rows)
 
+    @property
+    def tdest_bits(self) -> int:
+        """Width of the input stream's ``TDEST``: a beat names a pair in [0, 2^tdest_bits)
+        (docs/chip.md section 6)."""
+        return max(1, (self.pairs - 1).bit_length())
+
     def position(self, tile: int) -> tuple:
         """Grid position ``(row, col)`` of tile index ``tile``."""
         _check_int("tile", tile, 0, self.tiles - 1)
