@@ -12,7 +12,9 @@ from golden.regmap import OKAY, SLVERR, WORD_BITS
 from golden.spec import ERROR_BITS, ErrorBit, TileParams
 from .types import Activation, InputMode, InputSource, Phase
 
-__all__ = ["AXI4LiteSignature", "TileRegisters", "field_legal", "word_legal", "read_word"]
+__all__ = ["AXI4LiteSignature", "AXI4LiteFront", "TileRegisters", "decode_map", "window_index",
+           "field_bits",
+           "field_legal", "word_legal", "read_word"]
 
 
 class AXI4LiteSignature(wiring.Signature):
@@ -29,6 +31,73 @@ class AXI4LiteSignature(wiring.Signature):
 
     def __eq__(self, other):
         return isinstance(other, AXI4LiteSignature) and other.addr_width == self.addr_width
+
+
+class AXI4LiteFront:
+    """The registered AXI4-Lite slave front end of every register file here (docs/spec.md
+    section 8, bus timing).
+
+    ``awready``/``wready`` rise together when address and data are both valid and no write is
+    in flight; the request is registered and carried out on the next cycle (``pending``), when
+    the owner sets ``bvalid`` and ``bresp`` (answered on the cycle after). A read address is
+    registered likewise: on the ``rpending`` cycle the owner sets ``rvalid``, ``rdata`` and
+    ``rresp``. ``active``: a request is being carried out or a response waits.
+    """
+
+    def __init__(self, m, bus):
+        self.bvalid, self.bresp = Signal(), Signal(2)
+        self.pending = Signal()
+        self.awaddr = Signal.like(bus.awaddr, name="awaddr_q")
+        self.wdata = Signal.like(bus.wdata, name="wdata_q")
+        self.wstrb = Signal.like(bus.wstrb, name="wstrb_q")
+        take = Signal()
+        m.d.comb += [
+            bus.bvalid.eq(self.bvalid), bus.bresp.eq(self.bresp),
+            take.eq(bus.awvalid & bus.wvalid & ~self.bvalid & ~self.pending),
+            bus.awready.eq(take), bus.wready.eq(take),
+        ]
+        with m.If(self.bvalid & bus.bready):
+            m.d.sync += self.bvalid.eq(0)
+        m.d.sync += self.pending.eq(take)
+        with m.If(take):
+            m.d.sync += [self.awaddr.eq(bus.awaddr), self.wdata.eq(bus.wdata),
+                         self.wstrb.eq(bus.wstrb)]
+
+        self.rvalid, self.rdata, self.rresp = Signal(), Signal(32), Signal(2)
+        self.rpending = Signal()
+        self.araddr = Signal.like(bus.araddr, name="araddr_q")
+        m.d.comb += [bus.rvalid.eq(self.rvalid), bus.rdata.eq(self.rdata),
+                     bus.rresp.eq(self.rresp), bus.arready.eq(~self.rvalid & ~self.rpending)]
+        with m.If(self.rvalid & bus.rready):
+            m.d.sync += self.rvalid.eq(0)
+        m.d.sync += self.rpending.eq(bus.arvalid & bus.arready)
+        with m.If(bus.arvalid & bus.arready):
+            m.d.sync += self.araddr.eq(bus.araddr)
+        self.active = self.pending | self.rpending | self.bvalid | self.rvalid
+
+
+def window_index(addr, register):
+    """Element index of a window register at byte address ``addr`` (valid when it hits)."""
+    bits = max(1, (register.count - 1).bit_length())
+    return (addr - register.offset)[2:2 + bits]
+
+
+def decode_map(m, rmap, addr, prefix):
+    """Hit signals of every register and window of a resolved map at ``addr``, the window
+    index (the word address) and ``mapped``."""
+    hits = {}
+    for r in rmap:
+        hit = Signal(name=f"{prefix}_{r.name.lower()}")
+        if r.count is None:
+            m.d.comb += hit.eq(addr == r.offset)
+        else:
+            m.d.comb += hit.eq((addr[:2] == 0) & (addr >= r.offset)
+                               & (addr < r.offset + 4 * r.count))
+        hits[r.name] = hit
+    index = Signal(range(1 << (len(addr) - 2)), name=f"{prefix}_index")
+    mapped = Signal(name=f"{prefix}_mapped")
+    m.d.comb += [index.eq(addr[2:]), mapped.eq(_any(hits.values()))]
+    return hits, index, mapped
 
 
 #: Registers the ramp reads: they live in the gated ``cfg`` domain (docs/spec.md section 9)
@@ -286,40 +355,14 @@ class TileRegisters(wiring.Component):
                          self.offset[c].eq(offsets[c * ofb:(c + 1) * ofb])]
 
         def decode(addr, prefix):
-            """Hit signals of every register and window, the window index, and ``mapped``."""
-            hits = {}
-            for r in rmap:
-                hit = Signal(name=f"{prefix}_{r.name.lower()}")
-                if r.count is None:
-                    m.d.comb += hit.eq(addr == r.offset)
-                else:
-                    m.d.comb += hit.eq((addr[:2] == 0) & (addr >= r.offset)
-                                       & (addr < r.offset + 4 * r.count))
-                hits[r.name] = hit
-            index = Signal(range(1 << (len(addr) - 2)), name=f"{prefix}_index")
-            mapped = Signal(name=f"{prefix}_mapped")
-            m.d.comb += [index.eq(addr[2:]), mapped.eq(_any(hits.values()))]
-            return hits, index, mapped
+            return decode_map(m, rmap, addr, prefix)
 
         # -- write channel --------------------------------------------------------------------
         events = Signal(ERROR_BITS)
-        bvalid, bresp = Signal(), Signal(2)
-        m.d.comb += [bus.bvalid.eq(bvalid), bus.bresp.eq(bresp)]
-        with m.If(bvalid & bus.bready):
-            m.d.sync += bvalid.eq(0)
-        take = Signal()
-        pending = Signal()
-        awaddr = Signal.like(bus.awaddr, name="awaddr_q")
-        wdata = Signal.like(bus.wdata, name="wdata_q")
-        wstrb = Signal.like(bus.wstrb, name="wstrb_q")
-        m.d.comb += [
-            take.eq(bus.awvalid & bus.wvalid & ~bvalid & ~pending),
-            bus.awready.eq(take), bus.wready.eq(take),
-        ]
-        m.d.sync += pending.eq(take)
+        front = AXI4LiteFront(m, bus)
+        pending, awaddr, wdata, wstrb = front.pending, front.awaddr, front.wdata, front.wstrb
+        bvalid, bresp = front.bvalid, front.bresp
         m.d.comb += self.writing.eq(pending)
-        with m.If(take):
-            m.d.sync += [awaddr.eq(bus.awaddr), wdata.eq(bus.wdata), wstrb.eq(bus.wstrb)]
         hits, index, mapped = decode(awaddr, "wr")
         col = index[:col_bits]
         is_ro = _any(hits[r.name] for r in rmap if r.access == "RO")
@@ -371,16 +414,8 @@ class TileRegisters(wiring.Component):
             cfg += gains.word_select(self.cal_gain_col, gb).eq(self.cal_gain_value)
 
         # -- read channel ---------------------------------------------------------------------
-        rvalid, rdata, rresp = Signal(), Signal(32), Signal(2)
-        rpending = Signal()
-        araddr = Signal.like(bus.araddr, name="araddr_q")
-        m.d.comb += [bus.rvalid.eq(rvalid), bus.rdata.eq(rdata), bus.rresp.eq(rresp),
-                     bus.arready.eq(~rvalid & ~rpending)]
-        with m.If(rvalid & bus.rready):
-            m.d.sync += rvalid.eq(0)
-        m.d.sync += rpending.eq(bus.arvalid & bus.arready)
-        with m.If(bus.arvalid & bus.arready):
-            m.d.sync += araddr.eq(bus.araddr)
+        rvalid, rdata, rresp = front.rvalid, front.rdata, front.rresp
+        rpending, araddr = front.rpending, front.araddr
         rhits, rindex, rmapped = decode(araddr, "rd")
         rcol = rindex[:col_bits]
         with m.If(rpending):
@@ -407,5 +442,5 @@ class TileRegisters(wiring.Component):
 
         m.d.sync += error.eq((error & ~clear) | events | self.events)
         m.d.comb += [self.error.eq(error),
-                     self.active.eq(pending | rpending | bvalid | rvalid)]
+                     self.active.eq(front.active)]
         return m
