@@ -47,6 +47,8 @@ class Tile(wiring.Component):
         The row programmer is running (or its result waits for the array).
     error : Out(1)
         Some ERROR bit is set.
+    input_source : Out(InputSource)
+        ``CTRL.input_source`` (the chip checks routes into the tile against it).
     active : Out(1)
         Some register of the tile may change on the next clock edge even with every input idle
         (no stream ``valid``, no AXI request, no window on ``lanes_in``). While ``active`` is
@@ -79,6 +81,7 @@ class Tile(wiring.Component):
             "prog_busy": Out(1),
             "error": Out(1),
             "active": Out(1),
+            "input_source": Out(InputSource),
         })
 
     def elaborate(self, platform):
@@ -259,6 +262,7 @@ class Tile(wiring.Component):
             self.phase.eq(ctl.phase),
             self.busy.eq(ctl.busy),
             self.error.eq(regs.error != 0),
+            self.input_source.eq(regs.input_source),
         ]
         events = regs.events
         bad_target_prev = Signal()
