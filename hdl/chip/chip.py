@@ -8,7 +8,7 @@ combinational step from ``clk`` like the tiles' domains, so that every register 
 sees the same edge at the same time in amaranth.sim too (``hdl.clocking``).
 """
 from amaranth.hdl import Cat, ClockDomain, ClockSignal, Const, DomainRenamer, Module, Mux
-from amaranth.hdl import ResetSignal, Signal
+from amaranth.hdl import Instance, ResetSignal, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -78,11 +78,19 @@ class Chip(wiring.Component):
         payload), 1 a closed-loop target row (its ``target`` payload).
     busy : Out(1)
         Some tile, ILP or OLP is busy, words wait, or a routing check runs.
+
+    ``tile_module``: instantiate every tile as that Verilog module (``hdl.tile.Tile`` with
+    ``clock_gate=True``, emitted once, ``hdl.chip.emit``) instead of elaborating 34 copies; the
+    chip then only converts to Verilog (amaranth.sim needs the tiles themselves).
     """
 
-    def __init__(self, params: ChipParams = ChipParams()):
+    def __init__(self, params: ChipParams = ChipParams(), *, tile_module: str | None = None):
         if not isinstance(params, ChipParams):
             raise TypeError(f"params must be a ChipParams, not {params!r}")
+        if tile_module is not None and (not isinstance(tile_module, str)
+                                        or not tile_module.isidentifier()):
+            raise ValueError(f"tile_module must be a Verilog module name, not {tile_module!r}")
+        self.tile_module = tile_module
         self.params = p = params
         w = stream_widths(p)
         super().__init__({
@@ -113,8 +121,7 @@ class Chip(wiring.Component):
 
         tiles = []
         for k in range(p.tiles):
-            tile = Tile(t, clock_gate=True)
-            m.submodules[f"tile_{k}"] = tile
+            tile = self._tile(m, k)
             tiles.append(tile)
             m.d.comb += [
                 tile.x.valid.eq(0),
@@ -230,6 +237,24 @@ class Chip(wiring.Component):
                                  | ~Cat(*(i.i.ready for i in ilps)).all()
                                  | regs.check_busy)
         return m
+
+    def _tile(self, m, k):
+        """Tile k: the component, or (with ``tile_module``) an interface of its signature
+        wired to an instance of the emitted module (ports named as ``hdl.verilog`` emits
+        them)."""
+        tile = Tile(self.params.tile, clock_gate=True)
+        if self.tile_module is None:
+            m.submodules[f"tile_{k}"] = tile
+            return tile
+        tile._MustUse__silence = True       # only its signature is used
+        iface = tile.signature.create(path=(f"tile_{k}",))
+        ports = {"i_clk": ClockSignal("sync"), "i_rst": ResetSignal("sync")}
+        for path, member, value in tile.signature.flatten(iface):
+            name = "__".join(map(str, path))
+            value = value.as_value() if hasattr(value, "as_value") else value
+            ports[("i_" if member.flow == In else "o_") + name] = value
+        m.submodules[f"tile_{k}"] = Instance(self.tile_module, **ports)
+        return iface
 
     def _interconnect(self, m, d, regs, tiles, events):
         """Registered request and response stages between the host and every window; one write
