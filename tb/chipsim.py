@@ -25,11 +25,25 @@ class SimChipDriver:
     its registers (kept in step with every write made through :meth:`configure`,
     :meth:`route` and :meth:`set_pair_modes`)."""
 
-    def __init__(self, ctx, dut, params: ChipParams):
-        self.ctx, self.dut, self.p = ctx, dut, params
+    def __init__(self, ctx, dut, params: ChipParams, rst=None):
+        self.ctx, self.dut, self.p, self.rst = ctx, dut, params, rst
         self.bus = SimTileDriver(ctx, _Bus(dut.csr), params.tile)
         self.regs = gregs.ChipRegisterFile(params)
         ctx.set(dut.m_axis.tready, 1)
+
+    async def reset(self, cycles: int = 2) -> None:
+        """Hold the chip's reset for ``cycles`` cycles; the golden registers reset too (the
+        tiles' codes are non-volatile and stay)."""
+        if self.rst is None:
+            raise RuntimeError("this driver was made without the reset signal")
+        for port in (self.dut.s_axis.tvalid, self.dut.p_axis.tvalid, self.dut.csr.awvalid,
+                     self.dut.csr.wvalid, self.dut.csr.arvalid):
+            self.ctx.set(port, 0)
+        self.ctx.set(self.rst, 1)
+        for _ in range(cycles):
+            await self.ctx.tick()
+        self.ctx.set(self.rst, 0)
+        self.regs.reset()
 
     async def csr_write(self, address: int, data: int, strobe: int = 0xF) -> int:
         return await self.bus.csr_write(address, data, strobe)
@@ -76,10 +90,10 @@ class SimChipDriver:
         self.regs.advance(self.p.check_cycles)
         return value
 
-    async def stream(self, beats, limit: int = 100000):
+    async def stream(self, beats, limit: int = 100000, stop_after: int | None = None):
         """Offer ``beats`` [(pair, words)] back to back on the input stream (the first on cycle
-        0), the output stream always ready; run until the chip is idle. Returns (handshake
-        cycles, outputs as (cycle, pair, words))."""
+        0), the output stream always ready; run until the chip is idle (or until cycle
+        ``stop_after``). Returns (handshake cycles, outputs as (cycle, pair, words))."""
         ctx, dut, p = self.ctx, self.dut, self.p
         s, o = dut.s_axis, dut.m_axis
         t = p.tile
@@ -95,6 +109,9 @@ class SimChipDriver:
         if beats:
             offer(0)
         while cycle < limit:
+            if stop_after is not None and cycle == stop_after:
+                ctx.set(s.tvalid, 0)
+                return handshakes, outputs
             if i < len(beats) and ctx.get(s.tready):
                 handshakes.append(cycle)
                 i += 1
@@ -119,11 +136,12 @@ def run_chip_sim(params: ChipParams, testbench, vcd: str | None = None):
     from hdl.verilog import reset_domain_fragment
 
     dut = Chip(params)
-    sim = Simulator(reset_domain_fragment(dut)[0])
+    fragment, ports = reset_domain_fragment(dut)
+    sim = Simulator(fragment)
     sim.add_clock(1e-8)
 
     async def bench(ctx):
-        await testbench(SimChipDriver(ctx, dut, params), ctx, dut)
+        await testbench(SimChipDriver(ctx, dut, params, rst=ports["rst"][0]), ctx, dut)
 
     sim.add_testbench(bench)
     if vcd:

@@ -6,7 +6,7 @@ import pytest
 
 from golden.chip.model import Chip as GoldenChip
 from golden.chip.routing import Routing, Switch, ilp, olp, tile
-from golden.spec import Activation, InputMode, InputSource, TileConfig
+from golden.spec import Activation, InputMode, InputSource, Phase, TileConfig
 from tb.chipsim import run_chip_sim
 from tb.scoreboard import assert_equal_arrays
 from tb.stimulus import random_codes, random_inputs
@@ -22,7 +22,8 @@ def lanes_config(rng, p, activation=Activation.RELU):
 
 def check_stream(gold, beats, got_handshakes, got_outputs, seed):
     want = gold.run_stream(beats)
-    assert got_handshakes == [e.cycle for e in want.ilp], (got_handshakes, want.ilp)
+    taken = sorted([e.cycle for e in want.ilp] + [b.cycle for b in want.bad_dest])
+    assert got_handshakes == taken, (got_handshakes, want.ilp, want.bad_dest)
     assert [(c, k) for c, k, _ in got_outputs] == [(o.cycle, o.pair) for o in want.outputs], \
         ([(c, k) for c, k, _ in got_outputs], [(o.cycle, o.pair) for o in want.outputs])
     for (c, k, words), o in zip(got_outputs, want.outputs):
@@ -148,5 +149,63 @@ def test_routing_scenarios(seed):
             drv.regs.write(error_addr, error)
             handshakes, outputs = await drv.stream(beats)
             check_stream(gold, beats, handshakes, outputs, seed)
+
+    run_chip_sim(p, bench)
+
+
+def test_reset_mid_pass_and_tile_windows(seed):
+    """A beat for a pair that does not exist is consumed with BAD_DEST; the tiles' registers
+    read through their windows; reset in the middle of a chained pass leaves the codes (PCM is
+    non-volatile) and the next passes equal a fresh golden chip's."""
+    from golden.chip.regs import ChipErrorBit, tile_address
+    from golden.regs import REGISTERS
+    p = GRIDS["2x3e"]
+    rng = np.random.default_rng(seed)
+    routing = Routing.empty(p)
+    routing.chain(0, [3, 4], olp_pair=0)
+    codes = {t: random_codes(rng, p.tile) for t in (3, 4)}
+    configs = {t: lanes_config(rng, p) for t in (3, 4)}
+    xs = random_inputs(rng, p.tile, InputMode.UNSIGNED, 3)
+
+    def fresh():
+        gold = GoldenChip(p)
+        for t in (3, 4):
+            gold.program(t, codes[t])
+            gold.configure(t, configs[t])
+        gold.set_routing(routing)
+        return gold
+
+    async def setup(drv, program):
+        for t in (3, 4):
+            if program:
+                await drv.program(t, codes[t])
+            await drv.configure(t, configs[t])
+        assert (await drv.route(routing)) >> 1 & 3 == 1
+
+    async def bench(drv, ctx, dut):
+        await setup(drv, program=True)
+        gold = fresh()
+        beats = [(0, x) for x in xs]
+        handshakes, outputs = await drv.stream(beats + [(1, xs[0])] + beats[:1])
+        want = check_stream(gold, beats + [(1, xs[0])] + beats[:1], handshakes, outputs, seed)
+        assert [b.cycle for b in want.bad_dest] == [handshakes[len(beats)]]
+        error, _ = await drv.csr_read(drv.regs.map["CHIP_ERROR"].offset)
+        assert error == 1 << ChipErrorBit.BAD_DEST
+        for t in (3, 4):
+            count, _ = await drv.csr_read(tile_address(t, REGISTERS["MVM_COUNT"].address))
+            assert count == len(want.tile_runs(t)), (t, count)
+            latency, _ = await drv.csr_read(tile_address(t, REGISTERS["LAST_LATENCY"].address))
+            assert latency == want.tile_runs(t)[-1].timing.latency
+        # reset while the pass is in tile 4
+        evaluate = want.tile_runs(4)[0].phases[Phase.EVALUATE].first
+        await drv.stream(beats[:1], stop_after=evaluate - want.ilp[0].cycle + 2)
+        await drv.reset()
+        for t in (3, 4):
+            count, _ = await drv.csr_read(tile_address(t, REGISTERS["MVM_COUNT"].address))
+            assert count == 0
+        await setup(drv, program=False)
+        gold = fresh()
+        handshakes, outputs = await drv.stream(beats)
+        check_stream(gold, beats, handshakes, outputs, seed)
 
     run_chip_sim(p, bench)
