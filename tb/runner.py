@@ -150,17 +150,27 @@ def _emit_cached(component, toplevel: str, params_key: str):
         meta = None
         with contextlib.suppress(OSError, ValueError):
             meta = json.loads(meta_path.read_text())
+        extra = getattr(component, "extra_modules", lambda: [])()
         if meta and meta.get("hash") == digest and verilog_path.exists() and \
-                (emit_dir / meta["wrapper_file"]).exists():
+                (emit_dir / meta["wrapper_file"]).exists() and \
+                all((emit_dir / f).exists() for f in meta.get("extra_files", [])):
             component._MustUse__used = True    # not elaborated: no "UnusedElaboratable" warning
             print(f"tb.runner: {toplevel} [{params_key}] Verilog is up to date in {emit_dir}")
         else:
             start = time.perf_counter()
+            extra_files = []
+            for name, module in extra:      # modules the top instantiates (hdl.chip: the tile)
+                extra_text = hv.emit(module, name, emit_dir / f"{name}.v")
+                extra_files.append(f"{name}.v")
+                print(f"tb.runner: emitted {name} for {toplevel} [{params_key}] "
+                      f"({len(extra_text) / 1e6:.2f} MB) in "
+                      f"{time.perf_counter() - start:.1f} s", flush=True)
             text = hv.emit(component, toplevel, verilog_path)
             ports = hv.module_ports(component, text, toplevel)
             wrapper = hv.write_wrapper(emit_dir / f"{toplevel}_tb.v", toplevel, ports)
             seconds = time.perf_counter() - start
             meta = {"hash": digest, "toplevel": toplevel, "wrapper": wrapper,
+                    "extra_files": extra_files,
                     "wrapper_file": f"{wrapper}.v", "params": json.loads(params_json),
                     "ports": [port.as_json() for port in ports], "emit_seconds": seconds}
             meta_path.write_text(json.dumps(meta, indent=1))
@@ -168,8 +178,9 @@ def _emit_cached(component, toplevel: str, params_key: str):
                   f"({len(text) / 1e6:.2f} MB) in {seconds:.1f} s")
     wrapper_ports = [Port.from_json(item) for item in meta["ports"] if item[0] != "clk"]
     wrapper_ports.append(Port(hv.CYCLE_COUNTER, hv.CYCLE_COUNTER_BITS, "output"))
+    extra_paths = [emit_dir / f for f in meta.get("extra_files", [])]
     return (emit_dir, verilog_path, emit_dir / meta["wrapper_file"], meta["wrapper"],
-            params_json, wrapper_ports)
+            params_json, wrapper_ports, extra_paths)
 
 
 @contextlib.contextmanager
@@ -290,7 +301,7 @@ def run_cocotb(component_factory, toplevel_name: str, test_module: str, simulato
         sys.path.insert(0, str(ROOT))
 
     component = component_factory()
-    emit_dir, verilog_path, wrapper_path, wrapper, params_json, wrapper_ports = \
+    emit_dir, verilog_path, wrapper_path, wrapper, params_json, wrapper_ports, extra_paths = \
         _emit_cached(component, toplevel_name, params_key)
 
     build_dir = BUILD_ROOT / simulator / (f"{toplevel_name}_{params_key}" +
@@ -314,16 +325,17 @@ def run_cocotb(component_factory, toplevel_name: str, test_module: str, simulato
         test_kwargs = dict(timescale=ICARUS_TIMESCALE, plusargs=["-fst"] if waves else [])
         binary = build_dir / "sim.vvp"
 
-    sources = [verilog_path, wrapper_path]
+    sources = extra_paths + [verilog_path, wrapper_path]
     if simulator == "icarus":
-        # a patched copy, same file name, in the Icarus build directory (see icarus_compat)
+        # patched copies, same file names, in the Icarus build directory (see icarus_compat)
         from hdl.verilog import icarus_compat
-        text, rewrites = icarus_compat(verilog_path.read_text())
-        if rewrites:
-            sources[0] = build_dir / verilog_path.name
-            with _locked(build_dir):
-                if not sources[0].exists() or sources[0].read_text() != text:
-                    sources[0].write_text(text)
+        for i, path in enumerate(sources[:-1]):
+            text, rewrites = icarus_compat(path.read_text())
+            if rewrites:
+                sources[i] = build_dir / path.name
+                with _locked(build_dir):
+                    if not sources[i].exists() or sources[i].read_text() != text:
+                        sources[i].write_text(text)
     configs = [Path(arg) for arg in build_kwargs.get("build_args", []) if arg.endswith(".vlt")]
     build_hash = _sha256(simulator, importlib.metadata.version("cocotb"), wrapper,
                          json.dumps(build_kwargs, sort_keys=True),

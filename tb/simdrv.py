@@ -44,6 +44,16 @@ class SimTileDriver:
         ctx.set(bus.rready, 0)
         return data, resp
 
+    async def configure(self, config) -> None:
+        """Load a TileConfig, writing only the registers that change (``self.regs`` is the
+        golden model of the register contents)."""
+        from golden.regs import RegisterFile
+        if getattr(self, "regs", None) is None:
+            self.regs = RegisterFile(self.p)
+        for address, data in self.regs.load(config):
+            resp = await self.csr_write(address, data)
+            assert resp == 0, f"CSR write {address:#x} <- {data:#x} answered {resp}"
+
     async def program_row(self, row: int, codes_row) -> None:
         ctx, prog = self.ctx, self.dut.prog
         ctx.set(prog.payload.as_value(), pack_row_write(self.p, row, codes_row))

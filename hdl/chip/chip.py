@@ -238,6 +238,13 @@ class Chip(wiring.Component):
                                  | regs.check_busy)
         return m
 
+    def extra_modules(self) -> list:
+        """Modules the emitted chip instantiates, to be emitted beside it: with
+        ``tile_module``, the clock-gated tile under that name."""
+        if self.tile_module is None:
+            return []
+        return [(self.tile_module, Tile(self.params.tile, clock_gate=True))]
+
     def _tile(self, m, k):
         """Tile k: the component, or (with ``tile_module``) an interface of its signature
         wired to an instance of the emitted module (ports named as ``hdl.verilog`` emits
