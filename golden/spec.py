@@ -196,10 +196,13 @@ class TileParams:
     @property
     def cal_input_default(self) -> int:
         """Reset value of CAL_INPUT: the largest word whose conductance read cannot saturate
-        the capacitor (``rows * d * 2 * weight_max <= charge_max``), at least 1, at most the
-        largest positive word of the SIGNED mode (so it means the same in both modes)."""
+        the capacitor (``rows * d * 2 * weight_max <= charge_max``), at most the largest
+        positive word of the SIGNED mode (so it means the same in both modes). It is 0 when
+        even a read at word 1 can saturate (``rows * 2 * weight_max > charge_max``): such a
+        read integrates no charge, and without read noise a COMPENSATE then skips every
+        column (docs/spec.md section 10)."""
         d = self.charge_max // (self.rows * 2 * self.weight_max)
-        return max(1, min(d, (1 << (self.in_bits - 1)) - 1))
+        return min(d, (1 << (self.in_bits - 1)) - 1)
 
     @property
     def accumulator_bits(self) -> int:
