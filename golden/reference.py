@@ -13,10 +13,26 @@ from .spec import TileConfig, TileParams
 __all__ = ["ideal_mvm", "ideal_output"]
 
 
+def _finite(name: str, value) -> np.ndarray:
+    """``value`` as a float64 array: integer or float dtype (not bool, complex, strings or
+    objects), every element finite."""
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be a real (integer or float) array, not dtype {arr.dtype}")
+    arr = arr.astype(np.float64)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        flat = int(np.flatnonzero(bad.ravel())[0])
+        where = ", ".join(str(int(i)) for i in np.unravel_index(flat, arr.shape))
+        raise ValueError(f"{name}[{where}] = {arr.ravel()[flat]} is not finite (NaN or "
+                         f"infinity)")
+    return arr
+
+
 def ideal_mvm(x, weights) -> np.ndarray:
     """``x @ W`` in float64; ``x`` holds signed input values (shape ``(rows,)`` or
-    ``(batch, rows)``), ``weights`` is ``(rows, cols)``."""
-    return np.asarray(x, dtype=np.float64) @ np.asarray(weights, dtype=np.float64)
+    ``(batch, rows)``), ``weights`` is ``(rows, cols)``; both real and finite."""
+    return _finite("x", x) @ _finite("weights", weights)
 
 
 def ideal_output(x, weights, config: TileConfig, params: TileParams) -> np.ndarray:

@@ -31,7 +31,7 @@ from . import crossbar, ilp
 from .crossbar import _weights_of, check_codes
 from .noise import read_noise
 from .ramp import Conversion
-from .spec import InputMode, TileConfig, TileParams
+from .spec import InputMode, TileConfig, TileParams, check_int
 from .timing import Timing, mvm_timing
 
 __all__ = ["MvmResult", "Tile"]
@@ -149,10 +149,7 @@ class Tile:
     def program_row(self, row: int, codes_row) -> None:
         """Write the codes ``(cols, devices_per_weight)`` of one row."""
         p = self._params
-        if isinstance(row, bool) or not isinstance(row, (int, np.integer)):
-            raise TypeError(f"row must be an integer, not {row!r}")
-        if not 0 <= row < p.rows:
-            raise ValueError(f"row {row} is outside [0, {p.rows - 1}]")
+        row = check_int("row", row, 0, p.rows - 1)
         c = check_codes(codes_row, (p.cols, p.devices_per_weight), p, name="codes_row")
         w = _weights_of(c, p)
         self._codes[row] = c
