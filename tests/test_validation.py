@@ -172,3 +172,65 @@ def test_program_still_takes_integer_arrays():
 ])
 def test_reference_refuses_non_finite_and_non_real_values(call, exc, message):
     _raises(call, exc, message)
+
+
+# -- testbench drivers and stimulus ---------------------------------------------------------------
+
+def _first_step(coroutine):
+    """Run a driver coroutine up to its first await (the request checks come before it)."""
+    coroutine.send(None)
+
+
+def _cocotb_tb():
+    from types import SimpleNamespace
+    from tb.cocotbdrv import TileTB
+    return TileTB(SimpleNamespace(), P)
+
+
+def _sim_driver():
+    from tb.simdrv import SimTileDriver
+    return SimTileDriver(None, None, P)
+
+
+@pytest.mark.parametrize("driver", [_cocotb_tb, _sim_driver], ids=["cocotb", "amaranth.sim"])
+@pytest.mark.parametrize("request_, exc, message", [
+    (lambda d: d.csr_write(0x10, -1), ValueError, r"data must be in \[0, 4294967295\], not -1"),
+    (lambda d: d.csr_write(0x10, 1 << 32), ValueError,
+     r"data must be in \[0, 4294967295\], not 4294967296"),
+    (lambda d: d.csr_write(0x10, 1.0), TypeError,
+     r"data must be an integer in \[0, 4294967295\], not 1.0"),
+    (lambda d: d.csr_write(0x10000, 0), ValueError, r"address must be in \[0, 65535\], not 65536"),
+    (lambda d: d.csr_write(0x10, 0, 16), ValueError, r"strobe must be in \[0, 15\], not 16"),
+    (lambda d: d.csr_read(1.0), TypeError, r"address must be an integer in \[0, 65535\], not 1.0"),
+])
+def test_drivers_refuse_requests_they_would_wrap(driver, request_, exc, message):
+    with pytest.raises(exc, match=message):
+        _first_step(request_(driver()))
+
+
+@pytest.mark.parametrize("call, exc, message", [
+    (lambda: __import__("tb.stimulus").stimulus.random_inputs(
+        np.random.default_rng(1), P, InputMode.SIGNED, 2.0), TypeError,
+     "n must be an integer >= 0, not 2.0"),
+    (lambda: __import__("tb.stimulus").stimulus.random_inputs(
+        np.random.default_rng(1), P, True, 2), TypeError, "mode must be an InputMode"),
+    (lambda: __import__("tb.stimulus").stimulus.random_config(
+        np.random.default_rng(1), P, InputMode.SIGNED, Activation.RELU, 1.0), TypeError,
+     r"ramp_shift must be an integer in \[0, 12\], not 1.0"),
+])
+def test_stimulus_refuses_non_integers(call, exc, message):
+    _raises(call, exc, message)
+
+
+def test_block_scenarios_refuse_values_that_do_not_fit_a_port():
+    from tb.blocks import Scenario
+    scenario = Scenario({"a": 4}, {}, np.random.default_rng(1))
+    scenario._emit(a=-8)
+    scenario._emit(a=15)
+    assert scenario.inputs["a"] == [8, 15]
+    with pytest.raises(ValueError, match=r"block port a must be in \[-8, 15\], not 16"):
+        scenario._emit(a=16)
+    with pytest.raises(TypeError, match=r"block port a must be an integer in \[-8, 15\], not 1.5"):
+        scenario._emit(a=1.5)
+    with pytest.raises(ValueError, match="block: no input port 'b'"):
+        scenario._emit(b=1)
