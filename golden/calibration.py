@@ -98,6 +98,7 @@ class CalResult:
 def conductance_weights(codes, params: TileParams) -> np.ndarray:
     """Per-cell weight of the conductance read, ``int64 (rows, cols)``:
     ``F * (G+ + G-) + (g+ + g-)`` (4-PCM) or ``G+ + G-`` (2-PCM)."""
+    check_params(params)
     c = check_codes(codes, (params.rows, params.cols, params.devices_per_weight), params)
     w = c[..., 0] + c[..., 1]
     if params.devices_per_weight == 4:

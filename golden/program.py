@@ -145,6 +145,7 @@ def noise_key(seed: int, row, pair: int, device, iteration: int):
 
 def sigma_bins(params: TileParams) -> int:
     """Number of sigma bins: 16, or code_max + 1 when that is smaller."""
+    check_params(params)
     return min(SIGMA_BINS_MAX, params.code_max + 1)
 
 
@@ -161,6 +162,7 @@ def sigma_bin(target_codes, params: TileParams) -> np.ndarray:
 def sigma_frac_bits(params: TileParams) -> int:
     """Q: fraction bits of ``sigma_table`` entries; ``20 - code_bits`` keeps every entry in
     [70, 300] whatever the code width (9 bits)."""
+    check_params(params)
     return 20 - params.code_bits
 
 
@@ -221,6 +223,7 @@ def pulse_noise(n, scaled_sigma, params: TileParams) -> np.ndarray:
 
 def check_targets(targets, params: TileParams, name: str = "targets") -> np.ndarray:
     """Validate target weights (integer dtype, last axis = cols, |t| <= weight_max); int64."""
+    check_params(params)
     arr = np.asarray(targets)
     if arr.dtype.kind not in "iu":
         raise TypeError(f"{name} must be an integer array, not dtype {arr.dtype}")
