@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import cli
 from .crossbar import _weights_of
 from .fixed import round_shift
 from .ilp import _index
@@ -539,8 +540,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--code-bits", type=int, default=8)
     parser.add_argument("--devices", type=int, default=4, help="PCM devices per weight: 4 or 2")
     parser.add_argument("--f-factor", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=1,
-                        help="seed of the random targets and of the noise generator")
+    parser.add_argument("--seed", type=cli.seed, default=1,
+                        help="seed of the random targets and of the noise generator "
+                             f"(0..{cli.SEED_MAX})")
     parser.add_argument("--tol", type=int, default=d.tol)
     parser.add_argument("--pulse-gain", type=int, default=d.pulse_gain)
     parser.add_argument("--noise-scale", type=int, default=d.noise_scale)
@@ -554,7 +556,7 @@ def main(argv=None) -> int:
     try:
         params = TileParams(rows=args.rows, cols=args.cols, code_bits=args.code_bits,
                             devices_per_weight=args.devices, f_factor=args.f_factor)
-        cfg = ProgramConfig(seed=args.seed & MASK32, tol=args.tol, pulse_gain=args.pulse_gain,
+        cfg = ProgramConfig(seed=args.seed, tol=args.tol, pulse_gain=args.pulse_gain,
                             noise_scale=args.noise_scale, max_iter=args.max_iter)
         cfg.validate(params)
     except (TypeError, ValueError) as error:

@@ -14,6 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from golden import cli
 from golden.spec import InputMode, Phase, TileConfig, TileParams
 from golden.timing import mvm_timing
 
@@ -24,7 +25,7 @@ def main(argv=None) -> int:
     add_size_arguments(ap)
     ap.add_argument("--mvms", type=int, default=200, help="random MVMs to run (>= 8)")
     ap.add_argument("--simulator", choices=("verilator", "icarus"), default="verilator")
-    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--seed", type=cli.seed, default=1, help=f"0..{cli.SEED_MAX}")
     args = ap.parse_args(argv)
     params = params_from_args(ap, args)
     if args.mvms < 8:
