@@ -234,3 +234,20 @@ def test_block_scenarios_refuse_values_that_do_not_fit_a_port():
         scenario._emit(a=1.5)
     with pytest.raises(ValueError, match="block: no input port 'b'"):
         scenario._emit(b=1)
+
+
+@pytest.mark.parametrize("call, exc, message", [
+    (lambda: Command(1.0, np.zeros(3, int), program.ProgramConfig()), TypeError,
+     r"row must be an integer in \[0, 65535\], not 1.0"),
+    (lambda: Command(0, np.array([0.5, 1, 2]), program.ProgramConfig()), TypeError,
+     "targets must be an integer array, not dtype float64"),
+    (lambda: Command(0, np.zeros(3, int), None), TypeError,
+     "cfg must be a ProgramConfig, not None"),
+])
+def test_programmer_commands_refuse_what_they_would_truncate(call, exc, message):
+    _raises(call, exc, message)
+
+
+def Command(*args):
+    from tb.programmer_scenario import Command as _Command
+    return _Command(*args)
