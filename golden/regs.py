@@ -13,8 +13,8 @@ import numpy as np
 from .calibration import CalOp, CalResult, CalScope
 from .program import ProgramConfig, RowResult
 from .regmap import OKAY, SLVERR, WORD_BITS, Field, Register, RegisterMap
-from .spec import (EN_LO_BITS, ERROR_BITS, NOISE_SIGMA_BITS, Activation, ErrorBit, InputMode, InputSource, Phase,
-                   TileConfig, TileParams, _check_int)
+from .spec import (EN_LO_BITS, NOISE_SIGMA_BITS, Activation, ErrorBit, InputMode, InputSource,
+                   Phase, TileConfig, TileParams, _check_int, check_enum, check_int)
 
 __all__ = ["TILE_MAP", "REGISTERS", "GAIN_BASE", "OFFSET_BASE", "FAIL_MASK_BASE", "ID_VALUE",
            "OKAY", "SLVERR", "ADDR_BITS", "RegisterFile", "pack_ctrl", "pack_en_window",
@@ -93,7 +93,8 @@ TILE_MAP = RegisterMap("tile", ADDR_BITS, (
              doc="rows programmed since reset, and of them converged"),
     Register("CAL_INPUT", 0x0058, "RW", (
         Field("cal_input", 0, "in_bits", "cal_input_default",
-              doc="word on every row of a calibration read, read in CTRL.input_mode"),),
+              doc="word on every row of a calibration read, read in CTRL.input_mode; the reset "
+                  "is 0 when a read of word 1 can saturate (section 10)"),),
              config=True),
     Register("CAL_CMD", 0x005C, "RW", (
         Field("cal_op", 0, enum=CalOp), Field("cal_scope", 1, enum=CalScope)), config=True,
@@ -154,16 +155,20 @@ def fail_mask_words(p: TileParams) -> int:
     return (p.cols + 31) // 32
 
 
+#: Largest window index of GAIN/OFFSET (TileParams' largest cols) and of PROG_FAIL_MASK.
+_COLS_MAX = 4096
+
+
 def fail_mask_address(word: int) -> int:
-    return FAIL_MASK_BASE + 4 * word
+    return FAIL_MASK_BASE + 4 * check_int("word", word, 0, -(-_COLS_MAX // 32) - 1)
 
 
 def gain_address(col: int) -> int:
-    return GAIN_BASE + 4 * col
+    return GAIN_BASE + 4 * check_int("col", col, 0, _COLS_MAX - 1)
 
 
 def offset_address(col: int) -> int:
-    return OFFSET_BASE + 4 * col
+    return OFFSET_BASE + 4 * check_int("col", col, 0, _COLS_MAX - 1)
 
 
 def _mask_word(result, word: int) -> int:
@@ -282,6 +287,7 @@ class RegisterFile:
              busy_prog: bool = False, busy_cal: bool = False) -> tuple[int, int]:
         """(data, response) of a read; unmapped addresses read 0 with SLVERR."""
         _check_int("address", address, 0, (1 << 32) - 1)
+        phase = check_enum("phase", phase, Phase)
         decoded = self.map.decode(address)
         if decoded is None:
             self._flag(ErrorBit.BAD_ADDRESS)
@@ -305,7 +311,9 @@ class RegisterFile:
         for address, data, present in wanted:
             if present != data:
                 writes.append((address, data))
-                assert self.write(address, data) == OKAY, (hex(address), hex(data))
+                if self.write(address, data) != OKAY:
+                    raise RuntimeError(f"the register model refused its own write "
+                                       f"{address:#x} <- {data:#x}")
         return writes
 
     def load_program(self, config: ProgramConfig) -> list[tuple[int, int]]:

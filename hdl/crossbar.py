@@ -113,11 +113,13 @@ class Crossbar(wiring.Component):
         ib = p.in_bits
         count_max = (1 << ib) - 1
 
-        # one memory word holds a group of eval_rows rows; a row write enables its row's part
+        # one memory word holds a group of eval_rows rows; a row write enables its row's part.
+        # At least two words: a one-word memory has a zero-width address, which Verilator
+        # rejects (rows <= eval_rows); the second word is then never written nor used
         R = p.eval_rows
         row_layout = data.ArrayLayout(cell_layout(p), p.cols)
         m.submodules.codes = codes = memory.Memory(
-            shape=data.ArrayLayout(row_layout, R), depth=p.eval_groups, init=[])
+            shape=data.ArrayLayout(row_layout, R), depth=max(2, p.eval_groups), init=[])
         wr = codes.write_port(granularity=1)
         rd = codes.read_port(domain=self._mac_domain)
         count, mac = m.d[self._count_domain], m.d[self._mac_domain]

@@ -21,6 +21,7 @@ from pathlib import Path
 
 __all__ = [
     "Port", "CLOCK_HALF_PERIOD_NS", "CLOCK_PERIOD_NS", "emit", "reset_domain_fragment",
+    "check_module_name",
     "signature_ports",
     "verilog_ports", "module_ports", "icarus_compat", "write_wrapper", "main", "WIDE_INPUT_BITS",
     "add_size_arguments", "params_from_args",
@@ -44,6 +45,34 @@ MAX_NS_NAME = "tb_max_ns"
 #: Verilog define that makes the wrapper dump an FST (Icarus; Verilator traces with --trace-fst).
 DUMP_DEFINE = "TB_DUMP_FST"
 DUMP_FILE = "waves.fst"
+
+
+_IDENTIFIER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
+#: Reserved words of Verilog-2005 (IEEE 1364-2005 annex B) and of SystemVerilog's common ones,
+#: which cannot name a module.
+_KEYWORDS = frozenset("""
+    always and assign automatic begin buf bufif0 bufif1 case casex casez cell cmos config
+    deassign default defparam design disable edge else end endcase endconfig endfunction
+    endgenerate endmodule endprimitive endspecify endtable endtask event for force forever fork
+    function generate genvar highz0 highz1 if ifnone incdir include initial inout input instance
+    integer join large liblist library localparam macromodule medium module nand negedge nmos
+    nor noshowcancelled not notif0 notif1 or output parameter pmos posedge primitive pull0 pull1
+    pulldown pullup pulsestyle_ondetect pulsestyle_onevent rcmos real realtime reg release repeat
+    rnmos rpmos rtran rtranif0 rtranif1 scalared showcancelled signed small specify specparam
+    strong0 strong1 supply0 supply1 table task time tran tranif0 tranif1 tri tri0 tri1 triand
+    trior trireg unsigned use uwire vectored wait wand weak0 weak1 while wire wor xnor xor
+    bit byte class endclass interface endinterface logic package endpackage program endprogram
+    int shortint longint string typedef enum struct union void
+""".split())
+
+
+def check_module_name(name) -> str:
+    """``name`` if it can name a Verilog module (a simple identifier, not a reserved word);
+    ``ValueError`` saying what is legal otherwise."""
+    if not isinstance(name, str) or not _IDENTIFIER_RE.match(name) or name in _KEYWORDS:
+        raise ValueError(f"module name must be a Verilog identifier (a letter or '_', then "
+                         f"letters, digits, '_' or '$'; not a reserved word), not {name!r}")
+    return name
 
 
 @dataclass(frozen=True)
@@ -73,6 +102,7 @@ def emit(component, name: str, path) -> str:
 
     Name the file after the module (``<name>.v``) so Verilator does not warn DECLFILENAME.
     """
+    check_module_name(name)
     os.environ["AMARANTH_USE_YOSYS"] = "builtin"    # reproducible: the pinned WASM Yosys
     from amaranth.back import verilog
     fragment, ports = reset_domain_fragment(component)
@@ -325,13 +355,23 @@ def params_from_args(parser: argparse.ArgumentParser, args):
         parser.error(str(error))
 
 
+def _module_name(text: str) -> str:
+    try:
+        return check_module_name(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _parser() -> argparse.ArgumentParser:
+    from golden.cli import writable_dir
     parser = argparse.ArgumentParser(
         prog="python -m hdl.verilog",
         description="Emit the tile (hdl.tile.Tile) as Verilog module 'tile' in DIR/tile.v.")
     add_size_arguments(parser)
-    parser.add_argument("--name", default="tile", help="module name (and file stem)")
-    parser.add_argument("--out", default="build", metavar="DIR")
+    parser.add_argument("--name", type=_module_name, default="tile",
+                        help="module name (and file stem): a Verilog identifier")
+    parser.add_argument("--out", type=writable_dir, default="build", metavar="DIR",
+                        help="output directory (created if needed; checked before emission)")
     parser.add_argument("--wrapper", action="store_true",
                         help="also write DIR/<name>_tb.v, the HDL-clock testbench wrapper")
     return parser

@@ -24,7 +24,7 @@ from golden import noise as gnoise
 from golden import ilp as gilp
 from golden import olp as golp
 from golden import ramp as gramp
-from golden.spec import EN_LO_BITS, Activation, InputMode, TileConfig, TileParams
+from golden.spec import EN_LO_BITS, Activation, InputMode, TileConfig, TileParams, check_int
 from .pack import pack_row_write, pack_words, unpack_words
 from .scoreboard import assert_equal_arrays
 
@@ -117,11 +117,20 @@ class Scenario:
         return random_bits(self.rng, self.input_widths[name])
 
     def _emit(self, **values) -> int:
-        """Append one cycle; ports not named carry random bits. Returns the cycle's index."""
+        """Append one cycle; ports not named carry random bits. A value must fit its port as
+        an unsigned or a two's complement number (a negative one is stored in two's
+        complement). Returns the cycle's index."""
         k = self.cycles
+        for name in values:
+            if name not in self.input_widths:
+                raise ValueError(f"{self.block}: no input port {name!r}")
         for name, width in self.input_widths.items():
-            value = values[name] if name in values else self._garbage(name)
-            self.inputs[name].append(int(value) & ((1 << width) - 1))
+            if name in values:
+                value = check_int(f"{self.block} port {name}", values[name],
+                                  -(1 << (width - 1)), (1 << width) - 1)
+            else:
+                value = self._garbage(name)
+            self.inputs[name].append(value & ((1 << width) - 1))
         return k
 
     def check(self, trace: dict, seed=None) -> None:

@@ -17,7 +17,7 @@ import numpy as np
 
 from golden import program as gprog
 from golden.program import ProgPhase, ProgramConfig
-from golden.spec import TileParams
+from golden.spec import TileParams, check_int, check_int_array
 from .blocks import Scenario, _per_cycle, _unpack_fields
 from .pack import pack_words, unpack_words
 from .scoreboard import assert_equal_arrays
@@ -31,8 +31,10 @@ class Command:
     ``valid_from``/``accept`` (cycles of the result window)."""
 
     def __init__(self, row: int, targets, cfg: ProgramConfig):
-        self.row = int(row)
-        self.targets = np.asarray(targets, dtype=np.int64)
+        self.row = check_int("row", row, 0, (1 << 16) - 1)
+        self.targets = check_int_array("targets", targets)
+        if not isinstance(cfg, ProgramConfig):
+            raise TypeError(f"cfg must be a ProgramConfig, not {cfg!r}")
         self.cfg = cfg
         self.offer = self.handshake = self.valid_from = self.accept = None
         self.result = None

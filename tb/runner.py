@@ -287,6 +287,9 @@ def run_cocotb(component_factory, toplevel_name: str, test_module: str, simulato
         warnings.simplefilter("ignore", UserWarning)
         from cocotb.runner import get_results, get_runner
 
+    if not callable(component_factory):
+        raise TypeError(f"component_factory must be a callable that returns the component, "
+                        f"not {component_factory!r}")
     if simulator not in _SIMULATORS:
         raise ValueError(f"Simulator must be one of {_SIMULATORS}, not {simulator!r}")
     if not isinstance(params_key, str) or not _KEY_RE.match(params_key):

@@ -1,8 +1,8 @@
 """amaranth.sim driver of the tile (the fast tier: no Verilog, no build)."""
 import numpy as np
 
-from golden.spec import TileParams
-from .pack import pack_row_write, pack_targets, pack_words, unpack_words
+from golden.spec import TileParams, check_params
+from .pack import CSR_ADDRESS_BITS, csr_request, pack_row_write, pack_targets, pack_words, unpack_words
 
 __all__ = ["SimTileDriver", "run_sim"]
 
@@ -11,13 +11,18 @@ class SimTileDriver:
     """Drives a ``hdl.tile.Tile`` from an amaranth.sim async testbench ``ctx``."""
 
     def __init__(self, ctx, dut, params: TileParams):
-        self.ctx, self.dut, self.p = ctx, dut, params
+        self.ctx, self.dut, self.p = ctx, dut, check_params(params)
+        # the bus's address width (the tile's 16 bits; wider on a chip's bus)
+        self.address_bits = len(dut.csr.awaddr) if dut is not None else CSR_ADDRESS_BITS
 
     async def _write_request(self, address: int, data: int, strobe: int = 0xF) -> None:
-        """Address and data handshake of a write; ``bready`` is high on return."""
+        """Address and data handshake of a write (``data`` unsigned, as on the bus);
+        ``bready`` is high on return."""
+        address, data, strobe = csr_request(address, data, strobe,
+                                             address_bits=self.address_bits)
         ctx, bus = self.ctx, self.dut.csr
         ctx.set(bus.awaddr, address)
-        ctx.set(bus.wdata, data & 0xFFFFFFFF)
+        ctx.set(bus.wdata, data)
         ctx.set(bus.wstrb, strobe)
         ctx.set(bus.awvalid, 1)
         ctx.set(bus.wvalid, 1)
@@ -27,6 +32,8 @@ class SimTileDriver:
         ctx.set(bus.bready, 1)
 
     async def csr_write(self, address: int, data: int, strobe: int = 0xF) -> int:
+        address, data, strobe = csr_request(address, data, strobe,
+                                             address_bits=self.address_bits)
         ctx, bus = self.ctx, self.dut.csr
         await self._write_request(address, data, strobe)
         resp, = await ctx.tick().sample(bus.bresp).until(bus.bvalid)
@@ -34,6 +41,7 @@ class SimTileDriver:
         return resp
 
     async def csr_read(self, address: int) -> tuple[int, int]:
+        address, _, _ = csr_request(address, address_bits=self.address_bits)
         ctx, bus = self.ctx, self.dut.csr
         ctx.set(bus.araddr, address)
         ctx.set(bus.arvalid, 1)

@@ -9,6 +9,7 @@ DRIVERS = {
     "tb.simdrv.SimTileDriver": protocol.TileDriver,
     "tb.cocotbdrv.TileTB": protocol.TileDriver,
     "tb.chipsim.SimChipDriver": protocol.ChipDriver,
+    "tb.chipdrv.ChipTB": protocol.ChipDriver,
 }
 
 

@@ -178,7 +178,7 @@ def test_bad_value_and_bad_address():
     assert rf.error == 1 << ChipErrorBit.BAD_ADDRESS
     with pytest.raises(ValueError, match=r"busy_pairs must be in \[0, 0\], not 1"):
         rf.write(m.address("PAIR_CTRL", 0), 1, busy_pairs=[1])
-    with pytest.raises(TypeError, match="data must be an integer, not 1.5"):
+    with pytest.raises(TypeError, match=r"data must be an integer in \[0, 4294967295\], not 1.5"):
         rf.write(0x14, 1.5)
     with pytest.raises(TypeError, match="params must be a ChipParams, not None"):
         ChipRegisterFile(None)

@@ -35,7 +35,7 @@ def test_default_params_are_the_documented_chip():
 @pytest.mark.parametrize("kwargs, error, message", [
     (dict(grid_rows=17), ValueError, r"grid_rows must be in \[1, 16\], not 17"),
     (dict(grid_cols=0), ValueError, r"grid_cols must be in \[1, 16\], not 0"),
-    (dict(grid_rows=2.0), TypeError, r"grid_rows must be an integer, not 2.0"),
+    (dict(grid_rows=2.0), TypeError, r"grid_rows must be an integer in \[1, 16\], not 2.0"),
     (dict(empty=((6, 0),)), ValueError,
      r"empty\[0\] = \(6, 0\) is outside the grid: rows in \[0, 5\], cols in \[0, 5\]"),
     (dict(empty=((1, 1), (1, 1))), ValueError, r"empty\[1\] = \(1, 1\) repeats a position"),

@@ -71,11 +71,11 @@ def test_field_rules_come_from_the_data():
 
 def test_bad_input_is_named():
     model = regs.RegisterFile(TileParams(rows=4, cols=4, charge_bits=16))
-    with pytest.raises(TypeError, match="data must be an integer, not 1.5"):
+    with pytest.raises(TypeError, match=r"data must be an integer in \[0, 4294967295\], not 1.5"):
         model.write(0x10, 1.5)
     with pytest.raises(ValueError, match=r"data must be in \[0, 4294967295\], not -1"):
         model.write(0x10, -1)
-    with pytest.raises(TypeError, match="address must be an integer, not True"):
+    with pytest.raises(TypeError, match=r"address must be an integer in \[0, 4294967295\], not True"):
         model.read(True)
     with pytest.raises(TypeError, match="params must be a TileParams, not None"):
         regs.RegisterFile(None)
@@ -98,3 +98,18 @@ def test_map_validation():
     with pytest.raises(NameError, match="'nope' in register-map expression"):
         evaluate("nope + 1", TileParams())
     assert evaluate("min(2, code_max)", TileParams(code_bits=1)) == 1
+
+
+def test_address_helpers_refuse_what_they_would_wrap():
+    with pytest.raises(TypeError, match=r"col must be an integer in \[0, 4095\], not 1.5"):
+        regs.gain_address(1.5)
+    with pytest.raises(ValueError, match=r"col must be in \[0, 4095\], not 4096"):
+        regs.offset_address(4096)
+    with pytest.raises(ValueError, match=r"word must be in \[0, 127\], not -1"):
+        regs.fail_mask_address(-1)
+    with pytest.raises(ValueError, match="phase must be a Phase"):
+        regs.RegisterFile(TileParams(rows=4, cols=4, charge_bits=16)).read(0x1C, phase=9)
+    with pytest.raises(TypeError, match="activation must be an integer"):
+        regs.pack_ctrl(0, 0, 1.0)
+    with pytest.raises(ValueError, match=r"hi must be in \[0, 65535\], not -1"):
+        regs.pack_en_window(0, -1)

@@ -41,7 +41,7 @@ def test_chip_registers_match_golden(name, seed):
         model.tiles[t].values["input_source"] = int(on)
 
     async def tb(ctx):
-        drv = SimTileDriver(ctx, type("D", (), {"csr": dut.bus})(), None)
+        drv = SimTileDriver(ctx, type("D", (), {"csr": dut.bus})(), p.tile)
         ctx.set(dut.lanes_mode, sum(int(b) << t for t, b in enumerate(lanes)))
         steps = interesting(rng, p, rmap, 120)
         # and whole routings, staged and committed
