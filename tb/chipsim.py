@@ -10,7 +10,7 @@ from golden.chip import regs as gregs
 from golden.chip.params import ChipParams
 from golden.chip.routing import Routing
 from .pack import pack_row_write, pack_words, unpack_words
-from .simdrv import SimTileDriver
+from .simdrv import SimTileDriver, simulate
 
 __all__ = ["SimChipDriver", "run_chip_sim"]
 
@@ -131,21 +131,13 @@ class SimChipDriver:
 
 def run_chip_sim(params: ChipParams, testbench, vcd: str | None = None):
     """Simulate a fresh ``Chip(params)`` with ``await testbench(driver, ctx, dut)``."""
-    from amaranth.sim import Simulator
     from hdl.chip.chip import Chip
     from hdl.verilog import reset_domain_fragment
 
     dut = Chip(params)
     fragment, ports = reset_domain_fragment(dut)
-    sim = Simulator(fragment)
-    sim.add_clock(1e-8)
 
     async def bench(ctx):
         await testbench(SimChipDriver(ctx, dut, params, rst=ports["rst"][0]), ctx, dut)
 
-    sim.add_testbench(bench)
-    if vcd:
-        with sim.write_vcd(vcd):
-            sim.run()
-    else:
-        sim.run()
+    simulate(fragment, bench, vcd)

@@ -4,7 +4,7 @@ import numpy as np
 from golden.spec import TileParams, check_params
 from .pack import CSR_ADDRESS_BITS, csr_request, pack_row_write, pack_targets, pack_words, unpack_words
 
-__all__ = ["SimTileDriver", "run_sim"]
+__all__ = ["SimTileDriver", "run_sim", "simulate"]
 
 
 class SimTileDriver:
@@ -128,22 +128,28 @@ class SimTileDriver:
             await self.ctx.tick()
 
 
-def run_sim(params: TileParams, testbench, vcd: str | None = None):
-    """Simulate a fresh ``Tile(params)`` with ``await testbench(driver, ctx, dut)``."""
+def simulate(fragment, bench, vcd: str | None = None) -> None:
+    """Run an amaranth.sim testbench ``bench`` (an ``async def bench(ctx)``) on ``fragment``
+    with a 10 ns clock, writing ``vcd`` when given."""
     from amaranth.sim import Simulator
-    from hdl.tile import Tile
-    from hdl.verilog import reset_domain_fragment
-
-    dut = Tile(params)
-    sim = Simulator(reset_domain_fragment(dut)[0])     # the emitted design's domain
+    sim = Simulator(fragment)
     sim.add_clock(1e-8)
-
-    async def bench(ctx):
-        await testbench(SimTileDriver(ctx, dut, params), ctx, dut)
-
     sim.add_testbench(bench)
     if vcd:
         with sim.write_vcd(vcd):
             sim.run()
     else:
         sim.run()
+
+
+def run_sim(params: TileParams, testbench, vcd: str | None = None):
+    """Simulate a fresh ``Tile(params)`` with ``await testbench(driver, ctx, dut)``."""
+    from hdl.tile import Tile
+    from hdl.verilog import reset_domain_fragment
+
+    dut = Tile(params)
+
+    async def bench(ctx):
+        await testbench(SimTileDriver(ctx, dut, params), ctx, dut)
+
+    simulate(reset_domain_fragment(dut)[0], bench, vcd)     # the emitted design's domain
