@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
-    "Port", "CLOCK_HALF_PERIOD_NS", "CLOCK_PERIOD_NS", "emit", "reset_domain_fragment",
-    "check_module_name",
+    "Port", "CLOCK_HALF_PERIOD_NS", "CLOCK_PERIOD_NS", "TB_CLOCK", "LIVE_SUFFIX", "emit",
+    "reset_domain_fragment", "sampled_outputs", "check_module_name",
     "signature_ports",
     "verilog_ports", "module_ports", "icarus_compat", "write_wrapper", "main", "WIDE_INPUT_BITS",
     "add_size_arguments", "params_from_args",
@@ -34,6 +34,12 @@ CLOCK_PERIOD_NS = 2 * CLOCK_HALF_PERIOD_NS
 #: Name of the wrapper's cycle counter (rising clock edges since time 0).
 CYCLE_COUNTER = "tb_cycle"
 CYCLE_COUNTER_BITS = 64
+
+#: Clock of the bus-functional models in a wrapper with sampled ports: the inverse of ``clk``.
+TB_CLOCK = "tb_clk"
+
+#: Suffix of the live output of a sampled port (the wrapper's port of that name is the sample).
+LIVE_SUFFIX = "__live"
 
 #: Inputs wider than this are registers of the testbench wrapper rather than ports.
 WIDE_INPUT_BITS = 64
@@ -232,8 +238,15 @@ def icarus_compat(text: str) -> tuple[str, int]:
     return text, rewrites + zeros
 
 
+def sampled_outputs(ports: list[Port], sampled=()) -> list[Port]:
+    """The output ports of the signature members named in ``sampled`` (``csr`` -> ``csr__*``)."""
+    prefixes = tuple(f"{name}__" for name in sampled)
+    return [port for port in ports if port.direction == "output" and prefixes
+            and port.name.startswith(prefixes)]
+
+
 def write_wrapper(path, module: str, ports: list[Port], *, wrapper: str | None = None,
-                  clock: str = "clk") -> str:
+                  clock: str = "clk", sampled=()) -> str:
     """Write a testbench wrapper around ``module``; return the wrapper's module name.
 
     The wrapper (module ``<module>_tb`` unless ``wrapper`` is given) drives ``clock`` (of the
@@ -252,13 +265,29 @@ def write_wrapper(path, module: str, ports: list[Port], *, wrapper: str | None =
     per cycle), which for the 512 x 512 tile's row-write, target and input payloads (26 kbit)
     cost a tenth of the simulation time; a register is read in place.
 
+    ``sampled`` names signature members (``"csr"``) whose ports bus-functional models drive,
+    e.g. cocotbext-axi's AxiLiteMaster. Each output of those members reaches the wrapper's port
+    of the same name through a register loaded at the rising edge of the clock, the live output
+    stays visible as ``<name>__live``, and the wrapper adds ``tb_clk``, the inverse of the
+    clock. A model that samples at ``RisingEdge(tb_clk)`` (the clock's falling edge) then reads
+    the outputs as they were just before the last rising edge, with its own drives as the module
+    took them at that edge, and what it drives reaches the module before the next rising edge:
+    the handshakes it sees are the ones the module saw, in Verilator (whose ``RisingEdge``
+    callback on an HDL clock comes after the clocked logic has run) as in Icarus. With the HDL
+    clock a model must not sample at ``RisingEdge(clk)`` itself (shared/design/TOOLCHAIN.md).
+
     Note: an undriven input port of a toplevel is ``z`` in Icarus but 0 in Verilator; a test
     drives every input (``tb.runner.idle_inputs``) before releasing reset.
     """
     wrapper = wrapper or f"{module}_tb"
     names = [port.name for port in ports]   # a combinational module has no clock port: the
                                             # wrapper's clock then only paces the test
-    for reserved in (CYCLE_COUNTER, MAX_NS_NAME):
+    sampled = list(sampled)
+    sampled_ports = sampled_outputs(ports, sampled)
+    for name in sampled:
+        if not any(port.name.startswith(f"{name}__") for port in ports):
+            raise ValueError(f"Module {module!r} has no ports of a member named {name!r}")
+    for reserved in (CYCLE_COUNTER, MAX_NS_NAME) + ((TB_CLOCK,) if sampled else ()):
         if reserved in names:
             raise ValueError(f"Module {module!r} has a port named {reserved!r}, which the "
                              f"wrapper reserves")
@@ -285,6 +314,23 @@ def write_wrapper(path, module: str, ports: list[Port], *, wrapper: str | None =
         f"  always #{CLOCK_HALF_PERIOD_NS} {clock} = ~{clock};",
         "",
     ]
+    if sampled_ports:
+        lines += [
+            f"  // sampled ports ({', '.join(sampled)}): the models' clock, the inverse of {clock},",
+            f"  // and the outputs as they were just before the last rising edge of {clock}",
+            f"  reg {TB_CLOCK} = 1'b1;",
+            f"  always #{CLOCK_HALF_PERIOD_NS} {TB_CLOCK} = ~{TB_CLOCK};",
+        ]
+        for port in sampled_ports:
+            width = "" if port.width == 1 else f"[{port.width - 1}:0] "
+            lines += [
+                f"  wire {width}{port.name}{LIVE_SUFFIX};",
+                f"  reg {width}{port.name}__sample = {port.width}'d0;",
+                f"  always @(posedge {clock}) {port.name}__sample <= {port.name}{LIVE_SUFFIX};",
+                f"  assign {port.name} = {port.name}__sample;",
+            ]
+        lines.append("")
+    live = {port.name for port in sampled_ports}
     if held:
         lines.append("  // wide inputs: written by the test through VPI (no port copy per evaluation)")
         lines += [f"  reg [{port.width - 1}:0] {port.name} = {port.width}'d0;" for port in held]
@@ -296,7 +342,7 @@ def write_wrapper(path, module: str, ports: list[Port], *, wrapper: str | None =
         f"    {CYCLE_COUNTER} <= {CYCLE_COUNTER} + {CYCLE_COUNTER_BITS}'d1;",
         "",
         f"  {module} dut (",
-        ",\n".join(f"    .{name}({name})" for name in names),
+        ",\n".join(f"    .{name}({name}{LIVE_SUFFIX if name in live else ''})" for name in names),
         "  );",
         "",
         "  // +tb_max_ns=<n> ends the simulation at n ns: with a free-running HDL clock the",

@@ -60,7 +60,7 @@ class ChipTB:
         self.input_cycles: list[int] = []
         self.output_cycles: list[int] = []
         self.offer_cycles: list[int] = []
-        self._monitor = cocotb.start_soon(self._watch())
+        self._monitor = None
 
     async def _watch(self):
         """Cycle of every transfer on the input and output streams, as the chip saw them."""
@@ -79,11 +79,15 @@ class ChipTB:
                 self.output_cycles.append(cycle)
 
     async def reset(self, cycles: int = 2) -> None:
+        """Hold the reset; the golden register model resets too (the transfer monitor starts
+        after the first reset)."""
         self.dut.rst.value = 1
         await Timer(cycles * CLOCK_PERIOD_NS, "ns")
         await RisingEdge(self.dut.tb_clk)
         self.dut.rst.value = 0
         self.regs.reset()
+        if self._monitor is None:
+            self._monitor = cocotb.start_soon(self._watch())
 
     # -- registers ----------------------------------------------------------------------------
     async def csr_write(self, address: int, data: int, strobe: int = 0xF) -> int:
@@ -161,14 +165,15 @@ class ChipTB:
                                                             bits_in), tdest=pair))
         await self.source.wait()
         await self.wait_idle(timeout_cycles)
-        outputs = []
-        while not self.sink.empty():
-            frame = self.sink.recv_nowait()
-            words = unpack_words(int.from_bytes(bytes(frame.tdata), "little"), p.lanes,
-                                 t.out_bits)
-            outputs.append((frame.tid, words))
         start = self.offer_cycles[first_offer] if beats else 0
         handshakes = [c - start for c in self.input_cycles[first_in:]]
         cycles = [c - start for c in self.output_cycles[first_out:]]
-        assert len(cycles) == len(outputs), (cycles, len(outputs))
-        return handshakes, [(c, k, w) for c, (k, w) in zip(cycles, outputs)]
+        outputs = []
+        for cycle in cycles:
+            frame = await with_timeout(self.sink.recv(), 16 * CLOCK_PERIOD_NS, "ns")
+            tid = frame.tid[0] if isinstance(frame.tid, list) else frame.tid
+            words = unpack_words(int.from_bytes(bytes(frame.tdata), "little"), p.lanes,
+                                 t.out_bits)
+            outputs.append((cycle, int(tid), words))
+        assert self.sink.empty(), "the output stream delivered frames the monitor did not see"
+        return handshakes, outputs

@@ -117,7 +117,7 @@ def _sha256(*parts) -> str:
 
 def _source_files(component) -> list[Path]:
     """Files whose change can change the emitted Verilog."""
-    files = sorted((ROOT / "hdl").rglob("*.py")) + [ROOT / "golden" / "spec.py"]
+    files = sorted((ROOT / "hdl").rglob("*.py")) + sorted((ROOT / "golden").rglob("*.py"))
     with contextlib.suppress(TypeError, OSError):
         own = Path(inspect.getsourcefile(type(component))).resolve()
         if own not in files:
@@ -132,17 +132,18 @@ def _params_json(component) -> str:
     return "null"
 
 
-def _emit_cached(component, toplevel: str, params_key: str):
+def _emit_cached(component, toplevel: str, params_key: str, sampled=()):
     """Emit ``component`` and its wrapper unless ``build/sim/emit/`` already holds them."""
     from hdl import verilog as hv
     from hdl.verilog import Port
 
-    emit_dir = BUILD_ROOT / "emit" / f"{toplevel}_{params_key}"
+    emit_dir = BUILD_ROOT / "emit" / (f"{toplevel}_{params_key}"
+                                      + (f"_s-{'-'.join(sampled)}" if sampled else ""))
     params_json = _params_json(component)
     sig_ports = [port.as_json() for port in hv.signature_ports(component)]
     digest = _sha256(
         importlib.metadata.version("amaranth"), toplevel, params_key, params_json,
-        json.dumps(sig_ports),
+        json.dumps(sig_ports), json.dumps(list(sampled)),
         *(f"{path}\0{path.read_bytes().hex()}" for path in _source_files(component)))
     verilog_path = emit_dir / f"{toplevel}.v"
     meta_path = emit_dir / "emit.json"
@@ -167,7 +168,8 @@ def _emit_cached(component, toplevel: str, params_key: str):
                       f"{time.perf_counter() - start:.1f} s", flush=True)
             text = hv.emit(component, toplevel, verilog_path)
             ports = hv.module_ports(component, text, toplevel)
-            wrapper = hv.write_wrapper(emit_dir / f"{toplevel}_tb.v", toplevel, ports)
+            wrapper = hv.write_wrapper(emit_dir / f"{toplevel}_tb.v", toplevel, ports,
+                                       sampled=sampled)
             seconds = time.perf_counter() - start
             meta = {"hash": digest, "toplevel": toplevel, "wrapper": wrapper,
                     "extra_files": extra_files,
@@ -229,7 +231,7 @@ def _verilator_without_public_flat_rw():
     return VerilatorWrapperPublic()
 
 
-def _public_wrapper_config(build_dir: Path, wrapper: str, ports) -> Path:
+def _public_wrapper_config(build_dir: Path, wrapper: str, ports, sampled=()) -> Path:
     """A Verilator config that makes only the wrapper's own signals reachable through VPI.
 
     The 1.9 runner passes ``--public-flat-rw``, which makes every signal of the design public:
@@ -254,6 +256,9 @@ def _public_wrapper_config(build_dir: Path, wrapper: str, ports) -> Path:
         # Verilator matches its internal names, in which "__" is escaped: match it as "*"
         lines.append(f'{kind} -module "{wrapper}" -var "{port.name.replace("__", "*")}"')
     lines.append(f'public_flat_rd -module "{wrapper}" -var "clk"')
+    if sampled:
+        from hdl.verilog import TB_CLOCK
+        lines.append(f'public_flat_rd -module "{wrapper}" -var "{TB_CLOCK}"')
     text = "\n".join(lines) + "\n"
     if not path.exists() or path.read_text() != text:
         path.write_text(text)
@@ -271,7 +276,8 @@ def _run_name(test_module: str, testcase) -> str:
 
 
 def run_cocotb(component_factory, toplevel_name: str, test_module: str, simulator: str,
-               params_key: str, testcase=None, extra_env=None, waves: bool = False) -> Path:
+               params_key: str, testcase=None, extra_env=None, waves: bool = False,
+               sampled=()) -> Path:
     """Emit, wrap, build and simulate; fail unless every cocotb test passed.
 
     ``component_factory()`` returns the ``wiring.Component`` to test (constructing it is cheap;
@@ -305,9 +311,10 @@ def run_cocotb(component_factory, toplevel_name: str, test_module: str, simulato
 
     component = component_factory()
     emit_dir, verilog_path, wrapper_path, wrapper, params_json, wrapper_ports, extra_paths = \
-        _emit_cached(component, toplevel_name, params_key)
+        _emit_cached(component, toplevel_name, params_key, tuple(sampled))
 
     build_dir = BUILD_ROOT / simulator / (f"{toplevel_name}_{params_key}" +
+                                          (f"_s-{'-'.join(sampled)}" if sampled else "") +
                                           ("_waves" if waves else ""))
     runner = get_runner(simulator)
     if simulator == "verilator" and os.environ.get("TB_PUBLIC_ALL", "0") in ("", "0"):
@@ -317,7 +324,8 @@ def run_cocotb(component_factory, toplevel_name: str, test_module: str, simulato
         build_args += ["-CFLAGS", f"-DVL_VALUE_STRING_MAX_WORDS="
                        f"{_vpi_string_words(max(port.width for port in wrapper_ports))}"]
         if os.environ.get("TB_PUBLIC_ALL", "0") in ("", "0"):
-            build_args += [str(_public_wrapper_config(build_dir, wrapper, wrapper_ports))]
+            build_args += [str(_public_wrapper_config(build_dir, wrapper, wrapper_ports,
+                                                      sampled))]
         build_kwargs = dict(build_args=build_args, waves=waves)
         test_kwargs = dict(waves=waves,
                            test_args=["--trace-file", "waves.fst"] if waves else [])
