@@ -4,7 +4,8 @@ Icarus via cocotb, driven by cocotbext-axi, against the golden chip.
 Marked ``chip_rtl`` and left out of the default run (``pytest -m chip_rtl`` runs it): the
 routing scenarios pass in Verilator with every word and cycle equal to golden.chip, but the
 chained pass does not yet (seed 4031543003: one word of eight differs in Verilator, seven in
-Icarus, while the same scenario and seed pass in amaranth.sim, tests/test_sim_chip.py)."""
+Icarus, while the same scenario and seed pass in amaranth.sim, tests/test_sim_chip.py; with the
+read noise off both scenarios pass in Verilator)."""
 import pytest
 
 from tb.chipdrv import SAMPLED_PORTS
