@@ -23,7 +23,8 @@ from dataclasses import dataclass, field as dc_field
 from typing import Any, Iterable
 
 __all__ = ["Field", "Register", "RegisterMap", "ResolvedField", "ResolvedRegister",
-           "ResolvedMap", "WORD_BITS", "OKAY", "SLVERR", "evaluate", "bits_for_range"]
+           "ResolvedMap", "WORD_BITS", "OKAY", "SLVERR", "evaluate", "bits_for_range",
+           "print_table"]
 
 WORD_BITS = 32          #: data width of the register bus (AXI4-Lite)
 OKAY, SLVERR = 0, 2     #: AXI responses
@@ -311,6 +312,16 @@ class RegisterMap:
                 cell += f". {r.doc[0].upper()}{r.doc[1:]}"
             lines.append(f"| {offset} | {name} | {access} | {cell} |")
         return "\n".join(lines) + "\n"
+
+
+def print_table(rmap: RegisterMap, prog: str, description: str, argv=None) -> int:
+    """The command line of a register map's module: print its documentation table."""
+    import argparse
+    import sys
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.parse_args(argv)
+    sys.stdout.write(rmap.markdown())
+    return 0
 
 
 def _show(v) -> str:

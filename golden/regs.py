@@ -6,13 +6,12 @@ RTL (``hdl.csr``) both take their decoding, legality checks and read-back from i
 """
 from __future__ import annotations
 
-import sys
 
 import numpy as np
 
 from .calibration import CalOp, CalResult, CalScope
 from .program import ProgramConfig, RowResult
-from .regmap import OKAY, SLVERR, WORD_BITS, Field, Register, RegisterMap
+from .regmap import OKAY, SLVERR, WORD_BITS, Field, Register, RegisterMap, print_table
 from .spec import (EN_LO_BITS, NOISE_SIGMA_BITS, Activation, ErrorBit, InputMode, InputSource,
                    Phase, TileConfig, TileParams, _check_int, check_enum, check_int)
 
@@ -396,11 +395,7 @@ class RegisterFile:
 
 def main(argv=None) -> int:
     """Print the tile's register table (the one in docs/spec.md section 8)."""
-    import argparse
-    parser = argparse.ArgumentParser(prog="python -m golden.regs", description=main.__doc__)
-    parser.parse_args(argv)
-    sys.stdout.write(TILE_MAP.markdown())
-    return 0
+    return print_table(TILE_MAP, "python -m golden.regs", main.__doc__, argv)
 
 
 if __name__ == "__main__":

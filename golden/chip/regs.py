@@ -13,10 +13,9 @@ commit checks the staged switches (``golden.chip.routing.check``) for
 from __future__ import annotations
 
 import enum
-import sys
 
 
-from ..regmap import OKAY, SLVERR, WORD_BITS, Field, Register, RegisterMap
+from ..regmap import OKAY, SLVERR, WORD_BITS, Field, Register, RegisterMap, print_table
 from ..regs import ADDR_BITS as TILE_ADDR_BITS
 from ..regs import RegisterFile
 from ..spec import InputMode, InputSource, TileConfig, _check_int
@@ -427,11 +426,7 @@ class ChipRegisterFile:
 
 def main(argv=None) -> int:
     """Print the chip's register table (the one in docs/chip.md section 5)."""
-    import argparse
-    parser = argparse.ArgumentParser(prog="python -m golden.chip.regs", description=main.__doc__)
-    parser.parse_args(argv)
-    sys.stdout.write(CHIP_MAP.markdown())
-    return 0
+    return print_table(CHIP_MAP, "python -m golden.chip.regs", main.__doc__, argv)
 
 
 if __name__ == "__main__":
