@@ -1,11 +1,6 @@
 """RTL tier: the chip (tile emitted once, instantiated per position) under Verilator and
-Icarus via cocotb, driven by cocotbext-axi, against the golden chip.
-
-Marked ``chip_rtl`` and left out of the default run (``pytest -m chip_rtl`` runs it): the
-routing scenarios pass in Verilator with every word and cycle equal to golden.chip, but the
-chained pass does not yet (seed 4031543003: one word of eight differs in Verilator, seven in
-Icarus, while the same scenario and seed pass in amaranth.sim, tests/test_sim_chip.py; with the
-read noise off both scenarios pass in Verilator)."""
+Icarus via cocotb, driven by cocotbext-axi's bus-functional models (tb/chipdrv.py), against
+the golden chip: every word and every cycle of the scenarios of tb/chip_scenarios.py."""
 import pytest
 
 from tb.chipdrv import SAMPLED_PORTS
