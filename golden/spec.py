@@ -82,24 +82,44 @@ EN_LO_BITS = 16
 
 # -- argument checks shared by the public functions of golden/ and tb/ ----------------------------
 
+def _bound_text(v) -> str:
+    """A bound as text: decimal up to 64 bits, beyond that ``2**n - 1`` (or ``-2**n``, ``2**n``)
+    when it is one, else hexadecimal (Python refuses decimal text of more than 4300 digits)."""
+    v = int(v)
+    if abs(v) < 1 << 64:
+        return str(v)
+    for k, form in ((v + 1, "2**{} - 1"), (v, "2**{}"), (-v, "-2**{}")):
+        if k > 0 and k & (k - 1) == 0:
+            return form.format(k.bit_length() - 1)
+    return hex(v)
+
+
 def _range_text(lo, hi) -> str:
     if lo is not None and hi is not None:
-        return f"in [{lo}, {hi}]"
+        return f"in [{_bound_text(lo)}, {_bound_text(hi)}]"
     if lo is not None:
-        return f">= {lo}"
-    return f"<= {hi}" if hi is not None else ""
+        return f">= {_bound_text(lo)}"
+    return f"<= {_bound_text(hi)}" if hi is not None else ""
+
+
+def _value_text(value) -> str:
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool) \
+            and abs(int(value)) >= 1 << 64:
+        sign = "a negative" if value < 0 else "an"
+        return f"{sign} integer of {int(value).bit_length()} bits"
+    return repr(value)
 
 
 def check_int(name: str, value, lo=None, hi=None) -> int:
     """``value`` as an ``int``, checked to be an integer (a Python or NumPy integer, not a bool
     nor a float) in ``[lo, hi]`` (either bound may be None); the error names ``name``, the value
     and the range."""
-    legal = _range_text(lo, hi)
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        legal = _range_text(lo, hi)
         raise TypeError(f"{name} must be an integer{' ' + legal if legal else ''}, "
                         f"not {value!r}")
     if (lo is not None and value < lo) or (hi is not None and value > hi):
-        raise ValueError(f"{name} must be {legal}, not {value!r}")
+        raise ValueError(f"{name} must be {_range_text(lo, hi)}, not {_value_text(value)}")
     return int(value)
 
 

@@ -251,3 +251,20 @@ def test_programmer_commands_refuse_what_they_would_truncate(call, exc, message)
 def Command(*args):
     from tb.programmer_scenario import Command as _Command
     return _Command(*args)
+
+
+def test_range_checks_of_wide_words():
+    """Words of a 512-column row are wider than Python's 4300-digit limit on decimal text: the
+    check of such a word and its error message still work (bounds named as powers of two)."""
+    from golden.spec import check_int
+    from tb.pack import pack_words, unpack_words
+
+    codes = np.arange(2048) % 256
+    word = pack_words(codes, 8)
+    assert word.bit_length() > 14300            # more than 4300 decimal digits
+    np.testing.assert_array_equal(unpack_words(word, 2048, 8), codes)
+    with pytest.raises(ValueError, match=r"value must be in \[0, 2\*\*16384 - 1\], "
+                                         r"not an integer of 16385 bits"):
+        unpack_words(1 << 16384, 2048, 8)
+    with pytest.raises(ValueError, match=r"x must be >= -2\*\*70, not a negative integer of 71 bits"):
+        check_int("x", -(1 << 70) - 1, -(1 << 70))
