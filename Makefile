@@ -47,8 +47,8 @@ WAVES_SIZE_ARGS := --rows $(WAVES_ROWS) --cols $(WAVES_COLS) --in-bits $(IN_BITS
 #                   to `cols`.
 LINT_WAIVERS := -Wno-WIDTH -Wno-CASEINCOMPLETE
 
-.PHONY: setup verilog verilog-chip lint lint-tile lint-chip test demo bench waves drift program \
-        clean distclean
+.PHONY: setup verilog verilog-chip lint lint-tile lint-chip test demo bench synth waves drift \
+        program clean distclean
 
 setup: $(STAMP)
 
@@ -78,14 +78,22 @@ lint-tile: verilog
 lint-chip: verilog-chip
 	verilator --lint-only $(LINT_WAIVERS) --top-module chip $(BUILD)/chip/tile.v $(BUILD)/chip/chip.v
 
+# longest tests first, one per worker (tests/conftest.py), handed out one at a time
 test: setup
-	$(PY) -m pytest -n $(JOBS) $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(JOBS) --maxschedchunk=1 $(PYTEST_ARGS)
 
 demo: setup
 	$(PY) -m tb.demo $(SIZE_ARGS)
 
 bench: setup
 	$(PY) scripts/bench.py
+
+# generic Yosys cells per block of the periphery (crossbar left out) at SYNTH_ROWS x SYNTH_COLS,
+# and of the chip's own logic at the default geometry (tiles left out): build/synth/cells.json
+SYNTH_ROWS ?= 16
+SYNTH_COLS ?= 16
+synth: setup
+	$(PY) scripts/synth.py --rows $(SYNTH_ROWS) --cols $(SYNTH_COLS)
 
 waves: setup
 	$(PY) -m tb.waves $(WAVES_SIZE_ARGS)

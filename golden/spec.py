@@ -104,7 +104,7 @@ def _range_text(lo, hi) -> str:
 
 def _value_text(value) -> str:
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool) \
-            and abs(int(value)) >= 1 << 64:
+            and int(value).bit_length() > 256:
         sign = "a negative" if value < 0 else "an"
         return f"{sign} integer of {int(value).bit_length()} bits"
     return repr(value)

@@ -15,3 +15,31 @@ def seed(request):
     value = int(os.environ.get("SEED", np.random.SeedSequence().entropy % (1 << 32)))
     print(f"seed for {request.node.name}: {value}")
     return value
+
+
+#: Scheduling classes, longest first: the 512 x 512 builds, the chip under cocotb, the other
+#: cocotb builds, the slow amaranth.sim tests, the rest.
+_COST_CLASSES = ("fullsize", "chip_rtl", "rtl", "slow")
+
+
+def _cost_class(item) -> int:
+    names = {mark.name for mark in item.iter_markers()}
+    return next((k for k, name in enumerate(_COST_CLASSES) if name in names),
+                len(_COST_CLASSES))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run the longest tests first, one on each xdist worker from the start.
+
+    ``make test`` runs pytest-xdist with ``--maxschedchunk=1``: worker k is first given the
+    tests at positions 2k and 2k + 1, then one test whenever it is down to one. So the k-th
+    longest test goes to position 2k with one of the shortest behind it, and the rest follow
+    longest first; the 512 x 512 tests then overlap everything else instead of starting last.
+    Every worker computes the same order (xdist requires identical collections)."""
+    items.sort(key=_cost_class)     # stable: file order within a class
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0") or 0)
+    if workers < 2 or len(items) < 4 * workers:
+        return
+    heads, fillers = items[:workers], items[::-1][:workers]
+    middle = items[workers:len(items) - workers]
+    items[:] = [item for pair in zip(heads, fillers) for item in pair] + middle

@@ -32,6 +32,10 @@ PARAMS = [
 ]
 
 
+#: Upper bound of the workload's length (it takes about 1,100 to 1,300 cycles)
+MAX_CYCLES = 20_000
+
+
 class TwinTiles(wiring.Component):
     """A tile without the gate (the ports of this component) and a gated copy fed the same
     inputs; ``differ`` is high on a cycle where some output of the two differs."""
@@ -104,6 +108,9 @@ def test_gated_tile_is_cycle_equivalent(p, seed):
             *values, active = values
             ref, gated = values[:len(outputs)], values[len(outputs):]
             cycles["n"] += 1
+            # a bound, so a workload that waits forever fails instead of hanging the suite
+            assert cycles["n"] < MAX_CYCLES, \
+                f"seed {seed}: the workload did not finish in {MAX_CYCLES} cycles"
             cycles["gated_idle"] += not active
             for (name, _, _), a, b in zip(outputs, ref, gated):
                 if a != b and len(differences) < 5:
@@ -121,8 +128,10 @@ def test_gated_tile_is_cycle_equivalent(p, seed):
                                                         size=p.cols))
             await idle(ctx, int(rng.integers(0, 4)))
         # register writes, legal and illegal, and reads
+        # (mirrored in the register model: ``regfile.load`` below writes only what differs)
         for address, data, strobe in interesting_writes(rng, p, 40):
             await drv.csr_write(address, data, strobe)
+            regfile.write(address, data, strobe)
             if rng.random() < 0.3:
                 await drv.csr_read(address)
             await drv.wait_idle()

@@ -266,5 +266,7 @@ def test_range_checks_of_wide_words():
     with pytest.raises(ValueError, match=r"value must be in \[0, 2\*\*16384 - 1\], "
                                          r"not an integer of 16385 bits"):
         unpack_words(1 << 16384, 2048, 8)
-    with pytest.raises(ValueError, match=r"x must be >= -2\*\*70, not a negative integer of 71 bits"):
+    with pytest.raises(ValueError, match=r"x must be >= -2\*\*70, not -1180591620717411303425"):
         check_int("x", -(1 << 70) - 1, -(1 << 70))
+    with pytest.raises(ValueError, match=r"x must be >= 0, not a negative integer of 301 bits"):
+        check_int("x", -(1 << 300), 0)
