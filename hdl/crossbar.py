@@ -225,6 +225,15 @@ class Crossbar(wiring.Component):
                 return p.f_factor * cell.gp + cell.lp, p.f_factor * cell.gm + cell.lm
             return cell.gp, cell.gm
 
+        # cell (k, c) of the read word: one constant slice of the flat read data (the same bits
+        # as ``rd.data[k][c]``, without a view of the whole row per access)
+        cells = cell_layout(p)
+        read_word = rd.data.as_value()
+
+        def read_cell(k, c):
+            start = (k * p.cols + c) * cells.size
+            return cells(read_word[start:start + cells.size])
+
         with m.If(active):
             # two branches rather than a per-column multiplexer: one runs per cycle
             for sign, cond in ((1, conductance), (-1, ~conductance)):
@@ -232,7 +241,7 @@ class Crossbar(wiring.Component):
                     for c in range(p.cols):
                         total = Mux(first, noise[c].as_unsigned()[:W], acc[c].as_unsigned())
                         for k in range(R):
-                            plus, minus = cell_currents(rd.data[k][c], sign)
+                            plus, minus = cell_currents(read_cell(k, c), sign)
                             total = total + (durations[k] * plus)[:W]
                             if minus is not None:
                                 total = total - (durations[k] * minus)[:W]
