@@ -9,7 +9,7 @@ from amaranth.lib.wiring import In, Out
 from golden import noise as gnoise
 from golden import rng as grng
 from golden.spec import TileParams
-from .rng import irwin_hall, mix32
+from .rng import irwin_hall, mix32, mix32_signal
 from .bitslice import ripple
 from .types import PulseLanesSignature, any_of, cell_layout, row_write_layout
 
@@ -186,8 +186,9 @@ class Crossbar(wiring.Component):
         for c in range(p.cols):
             n = Signal(signed(11), name=f"noise_n_{c}")
             value = Signal(signed(p.accumulator_bits), name=f"noise_{c}")
-            m.d.comb += [n.eq(irwin_hall(mix32(key + int(constants[c])))),
-                         value.eq((n * sigma) >> gnoise.NOISE_SHIFT)]
+            u = mix32_signal(m, key + int(constants[c]), f"noise_u_{c}")
+            m.d.comb += [n.eq(irwin_hall(u)),
+                         value.eq((n * sigma).shift_right(gnoise.NOISE_SHIFT))]
             noise.append(value)
 
         # the group's durations, registered alongside the memory's read data (same latency),
