@@ -145,8 +145,8 @@ class RowProgrammer(wiring.Component):
             word = Signal(32, name=f"key_word_{device}")
             key = Signal(32, name=f"key_{device}")
             m.d.comb += [
-                word.eq((row << gprog.ROW_SHIFT) | (lsp << gprog.PAIR_SHIFT)
-                        | (device << gprog.DEVICE_SHIFT) | (it << gprog.ITER_SHIFT)),
+                word.eq(row.shift_left(gprog.ROW_SHIFT) | lsp.shift_left(gprog.PAIR_SHIFT)
+                        | (device << gprog.DEVICE_SHIFT) | it.shift_left(gprog.ITER_SHIFT)),
                 key.eq(mix32(seed ^ mix32(word))),
             ]
             keys.append(key)
@@ -222,22 +222,23 @@ class RowProgrammer(wiring.Component):
             not_converged.append(nc)
             x = gated(nc, f"x0_{c}", 32,
                       (Mux(work.neg, keys[1], keys[0]) + columns[c])[:32])
-            x = gated(nc, f"x2_{c}", 32, ((x ^ (x >> 16)) * gprog.MIX32_M1)[:32])
-            x = gated(nc, f"x4_{c}", 32, ((x ^ (x >> 15)) * gprog.MIX32_M2)[:32])
-            u = gated(nc, f"u_{c}", 32, x ^ (x >> 16))
+            x = gated(nc, f"x2_{c}", 32, ((x ^ x.shift_right(16)) * gprog.MIX32_M1)[:32])
+            x = gated(nc, f"x4_{c}", 32, ((x ^ x.shift_right(15)) * gprog.MIX32_M2)[:32])
+            u = gated(nc, f"u_{c}", 32, x ^ x.shift_right(16))
             # step = round_half_up(err * gain / 256) = +-((|err| gain + 128 - [err < 0]) >> 8)
             a = Mux(under, g - work.mag, work.mag - g)[:cb]
-            step = ((a * gain + (1 << (gprog.GAIN_SHIFT - 1)) - under)
-                    >> gprog.GAIN_SHIFT)[:cb]
+            step = (a * gain + (1 << (gprog.GAIN_SHIFT - 1)) - under) \
+                .shift_right(gprog.GAIN_SHIFT)[:cb]
             n = irwin_hall(u)
             noise_b = (n * work.sns + offset)[shift:shift + cb + 4]           # noise + B
             total = gated(nc, f"total_{c}", cb + 4,
                           (g + noise_b + Mux(under, -step, step))[:cb + 4])
             value = gated(nc, f"value_{c}", cb,
                           Mux(total < bias, 0, Mux(total > bias + cm, cm, total[:cb])))
-            placed = Mux(work.neg, value << at["gm"], value << at["gp"])
+            placed = Mux(work.neg, value.shift_left(at["gm"]), value.shift_left(at["gp"]))
             if four:
-                lsp_placed = Mux(work.neg, value << at["lm"], value << at["lp"])
+                lsp_placed = Mux(work.neg, value.shift_left(at["lm"]),
+                                 value.shift_left(at["lp"]))
                 placed = Mux(lsp, cell.as_value()[:2 * cb] | lsp_placed, placed)
             with m.If(nc):
                 m.d.sync += cell.eq(placed)
