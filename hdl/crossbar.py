@@ -216,14 +216,21 @@ class Crossbar(wiring.Component):
         with m.Elif(active):
             load_group(pending)
 
-        def cell_currents(cell, sign):
+        # a cell adds d (F G+ + g+) + d' (F G- + g-) (2-PCM: d G+ + d' G-), d its row's signed
+        # duration: d' = -d in an MVM, d' = d in a conductance read (every device current
+        # counts positive). d' is computed once per row of the group, from ``mac`` and
+        # ``sample`` registers, so each column has one datapath for both kinds of read
+        minus_durations = [Signal(W, name=f"minus_duration_{k}") for k in range(R)]
+        m.d.comb += [dm.eq(Mux(conductance, d, -d))
+                     for dm, d in zip(minus_durations, durations)]
+
+        def scaled(code):
+            return code if p.f_factor == 1 else p.f_factor * code
+
+        def cell_currents(cell):
             # (plus, minus): the cell's weight is plus - minus, both unsigned
-            if sign > 0:        # conductance read: every device current counts positive
-                if p.devices_per_weight == 4:
-                    return p.f_factor * (cell.gp + cell.gm) + (cell.lp + cell.lm), None
-                return cell.gp + cell.gm, None
             if p.devices_per_weight == 4:
-                return p.f_factor * cell.gp + cell.lp, p.f_factor * cell.gm + cell.lm
+                return scaled(cell.gp) + cell.lp, scaled(cell.gm) + cell.lm
             return cell.gp, cell.gm
 
         # cell (k, c) of the read word: one constant slice of the flat read data (the same bits
@@ -236,17 +243,13 @@ class Crossbar(wiring.Component):
             return cells(read_word[start:start + cells.size])
 
         with m.If(active):
-            # two branches rather than a per-column multiplexer: one runs per cycle
-            for sign, cond in ((1, conductance), (-1, ~conductance)):
-                with m.If(cond):
-                    for c in range(p.cols):
-                        total = Mux(first, noise[c].as_unsigned()[:W], acc[c].as_unsigned())
-                        for k in range(R):
-                            plus, minus = cell_currents(read_cell(k, c), sign)
-                            total = total + (durations[k] * plus)[:W]
-                            if minus is not None:
-                                total = total - (durations[k] * minus)[:W]
-                        mac += acc[c].eq(total[:W])
+            for c in range(p.cols):
+                total = Mux(first, noise[c].as_unsigned()[:W], acc[c].as_unsigned())
+                for k in range(R):
+                    plus, minus = cell_currents(read_cell(k, c))
+                    total = (total + (durations[k] * plus)[:W]
+                             + (minus_durations[k] * minus)[:W])
+                mac += acc[c].eq(total[:W])
 
         # -- capacitor saturation -------------------------------------------------------------
         clipped = [Signal(name=f"clipped_{c}") for c in range(p.cols)]
