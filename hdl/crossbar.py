@@ -3,7 +3,7 @@ from functools import reduce
 import operator
 
 from amaranth.hdl import Cat, Const, Module, Signal, Mux, signed, unsigned
-from amaranth.lib import data, memory, wiring, stream
+from amaranth.lib import memory, wiring, stream
 from amaranth.lib.wiring import In, Out
 
 from golden import noise as gnoise
@@ -113,13 +113,23 @@ class Crossbar(wiring.Component):
         ib = p.in_bits
         count_max = (1 << ib) - 1
 
-        # one memory word holds a group of eval_rows rows; a row write enables its row's part
+        # the code memory: one memory per row of a group (row r is word r // eval_rows of
+        # memory r % eval_rows), all read at the same address, so a read returns the group's
+        # eval_rows rows. Each word is a flat row of cols cells (cell c at bits
+        # [c * cell_bits, (c + 1) * cell_bits)). Several narrower memories rather than one
+        # word of all the group's rows: Yosys reads a memory's initial contents as one
+        # constant, and its time grows faster than the constant's length
         R = p.eval_rows
-        row_layout = data.ArrayLayout(cell_layout(p), p.cols)
-        m.submodules.codes = codes = memory.Memory(
-            shape=data.ArrayLayout(row_layout, R), depth=p.eval_groups, init=[])
-        wr = codes.write_port(granularity=1)
-        rd = codes.read_port(domain=self._mac_domain)
+        cells = cell_layout(p)
+        word_bits = p.cols * cells.size
+        write_ports = {"prog": [], "prog_hi": []}
+        read_ports = []
+        for k in range(R):
+            m.submodules[f"codes_{k}"] = codes = memory.Memory(
+                shape=unsigned(word_bits), depth=p.eval_groups, init=[])
+            write_ports["prog"].append(codes.write_port())
+            read_ports.append(codes.read_port(domain=self._mac_domain))
+            write_ports["prog_hi"].append(codes.write_port())
         count, mac = m.d[self._count_domain], m.d[self._mac_domain]
 
         # -- duration counting while the window is open ---------------------------------------
@@ -165,7 +175,7 @@ class Crossbar(wiring.Component):
                      self.counting.eq(window | window_prev), self.closing.eq(closing),
                      self.conductance_read.eq(conductance)]
         mac += done.eq(0)
-        m.d.comb += rd.addr.eq(row)
+        m.d.comb += [rd.addr.eq(row) for rd in read_ports]
         with m.If(closing):
             mac += [active.eq(1), row.eq(1)]
             m.d[self._sample_domain] += [
@@ -233,14 +243,9 @@ class Crossbar(wiring.Component):
                 return scaled(cell.gp) + cell.lp, scaled(cell.gm) + cell.lm
             return cell.gp, cell.gm
 
-        # cell (k, c) of the read word: one constant slice of the flat read data (the same bits
-        # as ``rd.data[k][c]``, without a view of the whole row per access)
-        cells = cell_layout(p)
-        read_word = rd.data.as_value()
-
+        # cell c of row k of the group: one constant slice of memory k's read data
         def read_cell(k, c):
-            start = (k * p.cols + c) * cells.size
-            return cells(read_word[start:start + cells.size])
+            return cells(read_ports[k].data[c * cells.size:(c + 1) * cells.size])
 
         with m.If(active):
             for c in range(p.cols):
@@ -261,19 +266,25 @@ class Crossbar(wiring.Component):
             ]
         m.d.comb += [self.done.eq(done), self.cap_sat.eq(any_of(clipped))]
 
-        # -- row writes: two write ports, so neither stream's payload passes a multiplexer ----
+        # -- row writes: two write ports per memory, so neither stream's payload passes a
+        # multiplexer ------------------------------------------------------------------------
         busy = window | active | closing
         lane_bits = (R - 1).bit_length()
-        accepted = []
-        for stream_, port, ready in ((self.prog_hi, codes.write_port(granularity=1), ~busy),
-                                     (self.prog, wr, ~busy & ~self.prog_hi.valid)):
+        for stream_, ports, ready in ((self.prog_hi, write_ports["prog_hi"], ~busy),
+                                      (self.prog, write_ports["prog"],
+                                       ~busy & ~self.prog_hi.valid)):
             m.d.comb += stream_.ready.eq(ready)
             row_index = stream_.payload.row
-            m.d.comb += [port.addr.eq(row_index[lane_bits:]),
-                         port.data.eq(stream_.payload.codes.as_value().replicate(R))]
+            for port in ports:
+                m.d.comb += [port.addr.eq(row_index[lane_bits:]),
+                             port.data.eq(stream_.payload.codes.as_value())]
             with m.If(stream_.valid & stream_.ready):
                 with m.If(row_index < p.rows):
-                    m.d.comb += port.en.eq(1 << row_index[:lane_bits] if R > 1 else 1)
+                    if R > 1:
+                        m.d.comb += [port.en.eq(row_index[:lane_bits] == k)
+                                     for k, port in enumerate(ports)]
+                    else:
+                        m.d.comb += ports[0].en.eq(1)
                 with m.Else():
                     m.d.comb += self.bad_row.eq(1)
         return m
