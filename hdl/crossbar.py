@@ -9,7 +9,7 @@ from amaranth.lib.wiring import In, Out
 from golden import noise as gnoise
 from golden import rng as grng
 from golden.spec import TileParams
-from .rng import irwin_hall, mix32, mix32_signal
+from .rng import irwin_hall, mix32_signal
 from .bitslice import ripple
 from .types import PulseLanesSignature, any_of, cell_layout, row_write_layout
 
@@ -176,11 +176,12 @@ class Crossbar(wiring.Component):
                      self.conductance_read.eq(conductance)]
         mac += done.eq(0)
         m.d.comb += [rd.addr.eq(row) for rd in read_ports]
+        next_key = mix32_signal(
+            m, self.noise_seed ^ mix32_signal(m, self.mvm_index, "key_index_hash"), "key_next")
         with m.If(closing):
             mac += [active.eq(1), row.eq(1)]
             m.d[self._sample_domain] += [
-                key.eq(mix32(self.noise_seed ^ mix32(self.mvm_index))),
-                sigma.eq(self.noise_sigma), conductance.eq(self.conductance)]
+                key.eq(next_key), sigma.eq(self.noise_sigma), conductance.eq(self.conductance)]
         with m.Elif(active):
             mac += row.eq(row + 1)
             with m.If(row == groups):

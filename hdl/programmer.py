@@ -10,7 +10,7 @@ from amaranth.lib.wiring import In, Out
 
 from golden import program as gprog
 from golden.spec import TileParams
-from .rng import gated as rng_gated, irwin_hall, mix32
+from .rng import gated as rng_gated, irwin_hall, mix32_signal
 from .storage import held_word
 from .types import ProgPhase, any_of, cell_layout, row_write_layout
 
@@ -143,13 +143,11 @@ class RowProgrammer(wiring.Component):
         keys = []
         for device in (0, 1):
             word = Signal(32, name=f"key_word_{device}")
-            key = Signal(32, name=f"key_{device}")
-            m.d.comb += [
-                word.eq(row.shift_left(gprog.ROW_SHIFT) | lsp.shift_left(gprog.PAIR_SHIFT)
-                        | (device << gprog.DEVICE_SHIFT) | it.shift_left(gprog.ITER_SHIFT)),
-                key.eq(mix32(seed ^ mix32(word))),
-            ]
-            keys.append(key)
+            m.d.comb += word.eq(row.shift_left(gprog.ROW_SHIFT)
+                                | lsp.shift_left(gprog.PAIR_SHIFT)
+                                | (device << gprog.DEVICE_SHIFT) | it.shift_left(gprog.ITER_SHIFT))
+            keys.append(mix32_signal(m, seed ^ mix32_signal(m, word, f"key_word_hash_{device}"),
+                                     f"key_{device}"))
 
         # -- fixed-point constants (docs/programming.md section 4) ----------------------------
         # noise = round_half_up(N * sns / 2^SH), N = S - 510, sns = sigma_q[bin] * noise_scale,
