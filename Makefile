@@ -23,6 +23,14 @@ PYTEST_ARGS ?=
 SIZE_ARGS := --rows $(ROWS) --cols $(COLS) --in-bits $(IN_BITS) --out-bits $(OUT_BITS) \
              --code-bits $(CODE_BITS) --devices $(DEVICES) --f-factor $(F) \
              --eval-rows $(EVAL_ROWS)
+# chip geometry for verilog-chip/lint-chip (docs/chip.md section 1; the tile size is the one above)
+GRID        ?= 6x6
+EMPTY       ?= 5,4;5,5
+GROUP_LANES ?= 256
+PAIR_ROWS   ?= 0,1,2,3,4,5
+CHIP_ARGS := $(SIZE_ARGS) --grid $(GRID) --empty "$(EMPTY)" --group-lanes $(GROUP_LANES) \
+             --pair-rows $(PAIR_ROWS)
+
 # `make waves` traces a small tile unless told otherwise (a 512 x 512 FST runs to gigabytes)
 WAVES_ROWS ?= 16
 WAVES_COLS ?= 16
@@ -39,7 +47,8 @@ WAVES_SIZE_ARGS := --rows $(WAVES_ROWS) --cols $(WAVES_COLS) --in-bits $(IN_BITS
 #                   to `cols`.
 LINT_WAIVERS := -Wno-WIDTH -Wno-CASEINCOMPLETE
 
-.PHONY: setup verilog lint test demo bench waves drift program clean distclean
+.PHONY: setup verilog verilog-chip lint lint-tile lint-chip test demo bench waves drift program \
+        clean distclean
 
 setup: $(STAMP)
 
@@ -57,8 +66,17 @@ $(STAMP): pyproject.toml scripts/setup_system.sh
 verilog: setup
 	AMARANTH_USE_YOSYS=builtin $(PY) -m hdl.verilog $(SIZE_ARGS) --out $(BUILD)
 
-lint: verilog
+# the chip: build/chip/tile.v (the clock-gated tile, emitted once) and build/chip/chip.v
+verilog-chip: setup
+	AMARANTH_USE_YOSYS=builtin $(PY) -m hdl.chip.emit $(CHIP_ARGS) --out $(BUILD)/chip
+
+lint: lint-tile lint-chip
+
+lint-tile: verilog
 	verilator --lint-only $(LINT_WAIVERS) --top-module tile $(BUILD)/tile.v
+
+lint-chip: verilog-chip
+	verilator --lint-only $(LINT_WAIVERS) --top-module chip $(BUILD)/chip/tile.v $(BUILD)/chip/chip.v
 
 test: setup
 	$(PY) -m pytest -n $(JOBS) $(PYTEST_ARGS)

@@ -36,7 +36,8 @@ from . import ilp
 from .crossbar import check_codes
 from .fixed import saturate_symmetric
 from .noise import read_noise
-from .spec import InputMode, Phase, TileConfig, TileParams
+from .spec import (InputMode, Phase, TileConfig, TileParams, check_config, check_enum,
+                   check_int, check_int_array, check_params)
 
 __all__ = ["CalOp", "CalScope", "CalReference", "CalResult", "CAL_CMD_WIDTH", "pack_cal_cmd",
            "conductance_weights", "conductance_read", "compensated_gains", "walk_cycles",
@@ -60,7 +61,8 @@ CAL_CMD_WIDTH = 2
 
 
 def pack_cal_cmd(op: CalOp, scope: CalScope = CalScope.PER_COLUMN) -> int:
-    return int(CalOp(op)) | int(CalScope(scope)) << 1
+    """The ``CAL_CMD`` word of a command."""
+    return int(check_enum("op", op, CalOp)) | int(check_enum("scope", scope, CalScope)) << 1
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,7 @@ class CalResult:
 def conductance_weights(codes, params: TileParams) -> np.ndarray:
     """Per-cell weight of the conductance read, ``int64 (rows, cols)``:
     ``F * (G+ + G-) + (g+ + g-)`` (4-PCM) or ``G+ + G-`` (2-PCM)."""
+    check_params(params)
     c = check_codes(codes, (params.rows, params.cols, params.devices_per_weight), params)
     w = c[..., 0] + c[..., 1]
     if params.devices_per_weight == 4:
@@ -103,23 +106,15 @@ def conductance_weights(codes, params: TileParams) -> np.ndarray:
     return w
 
 
-def _check_word(value, name: str, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, not {value!r}")
-    if not lo <= value <= hi:
-        raise ValueError(f"{name} = {value} is outside [{lo}, {hi}]")
-    return int(value)
-
-
 def conductance_read(codes, cal_input: int, config: TileConfig, params: TileParams,
                      mvm_index: int = 0) -> tuple[np.ndarray, np.ndarray, bool]:
     """``(raw charge, clamped charge, cap_sat)`` of the conductance read with ``CAL_INPUT =
     cal_input`` (a word of ``config.input_mode``), read noise keyed by ``mvm_index``."""
-    cfg = config.resolved(params)
+    cfg = check_config(config).resolved(params)
     mode = InputMode(cfg.input_mode)
     lo, hi = params.input_range(mode)
-    word = _check_word(cal_input, "cal_input", lo, hi)
-    _check_word(mvm_index, "mvm_index", 0, (1 << 63) - 1)
+    word = check_int("cal_input", cal_input, lo, hi)
+    check_int("mvm_index", mvm_index, 0, (1 << 63) - 1)
     durations, signs = ilp.encode(np.full(params.rows, word, dtype=np.int64), mode, params)
     sd = durations * signs
     charge = sd @ conductance_weights(codes, params)
@@ -138,21 +133,21 @@ def _round_ratio(n: int, d: int) -> int:
 def compensated_gains(reference: CalReference, charge, scope: CalScope,
                       params: TileParams) -> tuple[np.ndarray, int, int]:
     """``(gain, skipped, clipped)`` of a COMPENSATE with the new clamped read ``charge``."""
-    scope = CalScope(scope)
+    check_params(params)
+    if not isinstance(reference, CalReference):
+        raise TypeError(f"reference must be a CalReference, not {reference!r}")
+    scope = check_enum("scope", scope, CalScope)
     cols = params.cols
-    g0 = np.asarray(reference.gain, dtype=np.int64)
-    r = np.asarray(reference.charge, dtype=np.int64)
-    q = np.asarray(charge, dtype=np.int64)
-    for name, arr in (("reference.gain", g0), ("reference.charge", r), ("charge", q)):
-        if arr.shape != (cols,):
-            raise ValueError(f"{name} must have shape ({cols},), not {arr.shape}")
-    if g0.min(initial=0) < 0 or g0.max(initial=0) >= 1 << params.gain_bits:
-        raise ValueError(f"reference.gain must be in [0, {(1 << params.gain_bits) - 1}]")
     cmax = params.charge_max
-    for name, arr in (("reference.charge", r), ("charge", q)):
-        if np.abs(arr).max(initial=0) > cmax:
-            raise ValueError(f"{name} exceeds the capacitor range +-{cmax}")
     gmax = (1 << params.gain_bits) - 1
+    for name, arr in (("reference.gain", reference.gain), ("reference.charge", reference.charge),
+                      ("charge", charge)):
+        shape = np.shape(arr)
+        if shape != (cols,):
+            raise ValueError(f"{name} must have shape ({cols},), not {shape}")
+    g0 = check_int_array("reference.gain", reference.gain, 0, gmax)
+    r = check_int_array("reference.charge", reference.charge, -cmax, cmax)
+    q = check_int_array("charge", charge, -cmax, cmax)
     gain = g0.copy()
     skipped = clipped = 0
     if scope == CalScope.GLOBAL:
@@ -179,10 +174,12 @@ def compensated_gains(reference: CalReference, charge, scope: CalScope,
 
 def walk_cycles(params: TileParams, op: CalOp, scope: CalScope = CalScope.PER_COLUMN) -> int:
     """Cycles of the column walk after the conductance read (docs/spec.md section 10)."""
+    check_params(params)
     per_column = params.gain_bits + 3
-    if CalOp(op) == CalOp.REFERENCE:
+    op, scope = check_enum("op", op, CalOp), check_enum("scope", scope, CalScope)
+    if op == CalOp.REFERENCE:
         return params.cols
-    if CalScope(scope) == CalScope.PER_COLUMN:
+    if scope == CalScope.PER_COLUMN:
         return params.cols * per_column
     return params.cols + 1 + params.cols * per_column
 
@@ -193,7 +190,7 @@ def calibration_cycles(params: TileParams, config: TileConfig, op: CalOp,
     INTEGRATE (D + 1) and EVALUATE (``params.evaluate_cycles``), the crossbar's done cycle (1;
     an MVM's CONVERT),
     then the column walk."""
-    mode = InputMode(TileConfig.resolved(config, params).input_mode)
+    mode = InputMode(check_config(config).resolved(params).input_mode)
     return (1 + params.input_duration_max(mode) + 1 + params.evaluate_cycles + 1
             + walk_cycles(params, op, scope))
 
@@ -202,7 +199,7 @@ def calibration_phases(params: TileParams, config: TileConfig, op: CalOp,
                        scope: CalScope = CalScope.PER_COLUMN) -> list[tuple[Phase, int]]:
     """``STATUS.phase`` through a calibration command, as ``[(phase, cycles), ...]``: the load,
     the read's INTEGRATE and EVALUATE, then the done cycle and the walk (CALIBRATE)."""
-    mode = InputMode(TileConfig.resolved(config, params).input_mode)
+    mode = InputMode(check_config(config).resolved(params).input_mode)
     return [(Phase.CALIBRATE, 1), (Phase.INTEGRATE, params.input_duration_max(mode) + 1),
             (Phase.EVALUATE, params.evaluate_cycles), (Phase.CALIBRATE, 1 + walk_cycles(params, op, scope))]
 
@@ -223,8 +220,8 @@ class Calibrator:
     def run(self, op: CalOp, scope: CalScope, codes, config: TileConfig, cal_input: int,
             mvm_index: int = 0) -> CalResult:
         p = self.params
-        op, scope = CalOp(op), CalScope(scope)
-        cfg = config.resolved(p)
+        op, scope = check_enum("op", op, CalOp), check_enum("scope", scope, CalScope)
+        cfg = check_config(config).resolved(p)
         if op == CalOp.COMPENSATE and self.reference is None:
             raise ValueError("COMPENSATE needs a REFERENCE calibration first")
         _, charge, cap_sat = conductance_read(codes, cal_input, cfg, p, mvm_index)

@@ -14,18 +14,20 @@ import numpy as np
 
 from .fixed import FLOAT64_EXACT_LIMIT, saturate_symmetric
 from .ilp import _index
-from .spec import TileParams
+from .spec import TileParams, check_params
 
 __all__ = ["check_codes", "weights", "integrate", "accumulate", "float_path_exact"]
 
 
 def float_path_exact(params: TileParams) -> bool:
     """Whether a float64 product computes every column charge of ``params`` exactly."""
+    check_params(params)
     return params.accumulator_max < FLOAT64_EXACT_LIMIT
 
 
 def check_codes(codes, shape: tuple[int, ...], params: TileParams, name: str = "codes") -> np.ndarray:
     """Validate conductance codes (shape, integer dtype, range [0, code_max]); ``int64`` copy."""
+    check_params(params)
     arr = np.asarray(codes)
     if arr.dtype.kind not in "iu":
         raise TypeError(f"{name} must be an integer array, not dtype {arr.dtype}")
@@ -45,6 +47,7 @@ def weights(codes, params: TileParams) -> np.ndarray:
     The last axis follows ``params.cell_fields``: (gp, gm, lp, lm) or (gp, gm).
     4-PCM: ``w = F * (gp - gm) + (lp - lm)``; 2-PCM: ``w = gp - gm``.
     """
+    check_params(params)
     c = check_codes(codes, (params.rows, params.cols, params.devices_per_weight), params)
     return _weights_of(c, params)
 
@@ -82,6 +85,7 @@ def integrate(durations, signs, weights, params: TileParams, *,
     of ``charge``, ``|noise| <= params.read_noise_max``) is read noise added to the raw charge
     before the clamp (``golden.noise.read_noise``).
     """
+    check_params(params)
     d = np.asarray(durations)
     s = np.asarray(signs)
     for name, arr in (("durations", d), ("signs", s)):

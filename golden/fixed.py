@@ -53,15 +53,23 @@ def round_shift(x, s: int) -> np.ndarray:
     return (x >> s) + ((x >> (s - 1)) & 1)
 
 
+def _check_bound(name, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, not {value!r}")
+    return int(value)
+
+
 def clamp(x, lo: int, hi: int) -> np.ndarray:
-    """``x`` saturated to the inclusive range ``[lo, hi]``."""
+    """``x`` saturated to the inclusive range ``[lo, hi]`` (integers)."""
+    lo, hi = _check_bound("lo", lo), _check_bound("hi", hi)
     if lo > hi:
         raise ValueError(f"clamp range must have lo <= hi, not lo={lo}, hi={hi}")
     return np.minimum(np.maximum(as_int64(x), lo), hi)
 
 
 def saturate_symmetric(x, max: int) -> np.ndarray:  # noqa: A002 - name fixed by the API
-    """``x`` saturated to ``[-max, +max]`` (``max >= 0``)."""
+    """``x`` saturated to ``[-max, +max]`` (an integer ``max >= 0``)."""
+    max = _check_bound("max", max)     # noqa: A001
     if max < 0:
         raise ValueError(f"saturation limit must be >= 0, not {max}")
     return clamp(x, -max, max)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .spec import InputMode, TileParams
+from .spec import InputMode, TileParams, check_enum, check_params
 
 __all__ = ["check_words", "encode", "window_ticks", "waveform"]
 
@@ -26,7 +26,8 @@ def check_words(words, mode: InputMode, params: TileParams, name: str = "words")
     ``TypeError``; a word outside the mode's legal range raises ``ValueError`` naming the index
     and the value.
     """
-    mode = InputMode(mode)
+    check_params(params)
+    mode = check_enum("mode", mode, InputMode)
     arr = np.asarray(words)
     if arr.dtype.kind not in "iu":
         raise TypeError(f"{name} must be an integer array, not dtype {arr.dtype}")
@@ -47,7 +48,7 @@ def encode(words, mode: InputMode, params: TileParams) -> tuple[np.ndarray, np.n
 
     UNSIGNED: d = x, s = +1. SIGNED (two's complement value x): d = |x|, s = -1 if x < 0.
     """
-    mode = InputMode(mode)
+    mode = check_enum("mode", mode, InputMode)
     x = check_words(words, mode, params)
     if mode == InputMode.UNSIGNED:
         return x.copy(), np.ones_like(x)
@@ -56,6 +57,7 @@ def encode(words, mode: InputMode, params: TileParams) -> tuple[np.ndarray, np.n
 
 def window_ticks(params: TileParams, mode: InputMode) -> int:
     """Length of the ILP pulse window in ticks: D + 1."""
+    check_params(params)
     return params.input_duration_max(mode) + 1
 
 

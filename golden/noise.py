@@ -18,14 +18,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from .spec import NOISE_SIGMA_BITS, READ_NOISE_SIGMA_MAX
 from .rng import IRWIN_HALL_MEAN, IRWIN_HALL_SD, MASK32, column_constants, irwin_hall, mix32
+from .spec import check_int, check_int_array
 
-__all__ = ["NOISE_SHIFT", "NOISE_SIGMA_BITS", "NOISE_MAX_SIGMA", "noise_max", "noise_sd",
-           "noise_keys", "read_noise"]
+#: Largest MVM index (MVM_COUNT before the reduction modulo 2^32) the model takes.
+MVM_INDEX_MAX = (1 << 63) - 1
+
+__all__ = ["NOISE_SHIFT", "NOISE_SIGMA_BITS", "NOISE_MAX_SIGMA", "MVM_INDEX_MAX", "noise_max",
+           "noise_sd", "noise_keys", "read_noise"]
 
 NOISE_SHIFT = 8                 #: noise = (N * sigma) >> NOISE_SHIFT
-NOISE_SIGMA_BITS = 16           #: width of the NOISE_SIGMA register
-NOISE_MAX_SIGMA = (1 << NOISE_SIGMA_BITS) - 1
+NOISE_MAX_SIGMA = READ_NOISE_SIGMA_MAX
 
 
 def noise_max(sigma: int = NOISE_MAX_SIGMA) -> int:
@@ -46,14 +50,14 @@ def _check_scalar(name, value, hi):
 
 
 def noise_keys(seed: int, index) -> np.ndarray:
-    """``mix32(seed ^ mix32(n))`` for every MVM index ``n`` (uint32, shape of ``index``)."""
+    """``mix32(seed ^ mix32(n))`` for every MVM index ``n`` (an integer or an integer array,
+    each in [0, 2^63 - 1]; uint32, shape of ``index``)."""
     _check_scalar("noise seed", seed, MASK32)
-    n = np.asarray(index)
-    if n.dtype.kind not in "iu":
-        raise TypeError(f"MVM index must be an integer array, not dtype {n.dtype}")
-    if n.size and int(n.min()) < 0:
-        raise ValueError(f"MVM index must be >= 0, not {int(n.min())}")
-    flat = np.atleast_1d(n).astype(np.int64) & MASK32
+    if isinstance(index, (int, np.integer)) and not isinstance(index, bool):
+        n = np.int64(check_int("MVM index", index, 0, MVM_INDEX_MAX))
+    else:
+        n = check_int_array("MVM index", index, 0, MVM_INDEX_MAX)
+    flat = np.atleast_1d(n) & MASK32
     return mix32(np.uint32(seed) ^ mix32(flat)).reshape(n.shape)
 
 

@@ -33,12 +33,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import cli
 from .crossbar import _weights_of
 from .fixed import round_shift
 from .ilp import _index
 from .rng import (COLUMN_MULTIPLIER, IRWIN_HALL_MEAN, IRWIN_HALL_SD, MASK32, MIX32_M1,
                   MIX32_M2, column_constants, column_hash, irwin_hall, mix32)
-from .spec import TileParams, _check_int
+from .spec import TileParams, _check_int, check_int, check_int_array, check_params
 
 __all__ = [
     "ProgPhase", "ProgramConfig", "RowResult", "ArrayResult", "WeightErrorStats",
@@ -108,16 +109,33 @@ class ProgramConfig:
 
 # -- the counter-based generator ----------------------------------------------------------------
 
-def key_word(row, pair: int, device, iteration: int):
-    """``(row << 12) | (pair << 10) | (device << 8) | iteration``: the fields never overlap for
-    16-bit rows, pair and device in {0, 1} and iterations < 256."""
+def _key_word(row, pair, device, iteration):
     return ((np.asarray(row, dtype=np.int64) << ROW_SHIFT) | (pair << PAIR_SHIFT)
             | (np.asarray(device, dtype=np.int64) << DEVICE_SHIFT) | (iteration << ITER_SHIFT))
 
 
+def key_word(row, pair: int, device, iteration: int):
+    """``(row << 12) | (pair << 10) | (device << 8) | iteration``: the fields never overlap for
+    16-bit rows, pair and device in {0, 1} and iterations < 256 (integers or integer arrays
+    that broadcast together)."""
+    return _key_word(check_int_array("row", row, 0, (1 << 16) - 1),
+                     check_int_array("pair", pair, 0, 1),
+                     check_int_array("device", device, 0, 1),
+                     check_int_array("iteration", iteration, 0, 255))
+
+
+def _noise_key(seed, row, pair, device, iteration):
+    word = _key_word(row, pair, device, iteration)
+    if word.ndim == 0:
+        return mix32(seed ^ mix32(int(word)))
+    return mix32(np.uint32(seed) ^ mix32(word))
+
+
 def noise_key(seed: int, row, pair: int, device, iteration: int):
     """Key shared by every column for one (row, pair, device, iteration):
-    ``mix32(seed ^ mix32(key_word(...)))``. Scalars give an int, arrays a uint32 array."""
+    ``mix32(seed ^ mix32(key_word(...)))`` with a 32-bit ``seed``. Scalars give an int, arrays
+    a uint32 array."""
+    seed = check_int("seed", seed, 0, MASK32)
     word = key_word(row, pair, device, iteration)
     if word.ndim == 0:
         return mix32(seed ^ mix32(int(word)))
@@ -128,6 +146,7 @@ def noise_key(seed: int, row, pair: int, device, iteration: int):
 
 def sigma_bins(params: TileParams) -> int:
     """Number of sigma bins: 16, or code_max + 1 when that is smaller."""
+    check_params(params)
     return min(SIGMA_BINS_MAX, params.code_max + 1)
 
 
@@ -136,13 +155,15 @@ def _bin_shift(params: TileParams) -> int:
 
 
 def sigma_bin(target_codes, params: TileParams) -> np.ndarray:
-    """Bin of a device's target code: its top (up to) 4 bits."""
-    return np.asarray(target_codes, dtype=np.int64) >> _bin_shift(params)
+    """Bin of a device's target code (in [0, code_max]): its top (up to) 4 bits."""
+    check_params(params)
+    return check_int_array("target_codes", target_codes, 0, params.code_max) >> _bin_shift(params)
 
 
 def sigma_frac_bits(params: TileParams) -> int:
     """Q: fraction bits of ``sigma_table`` entries; ``20 - code_bits`` keeps every entry in
     [70, 300] whatever the code width (9 bits)."""
+    check_params(params)
     return 20 - params.code_bits
 
 
@@ -177,22 +198,33 @@ def sigma_table(params: TileParams) -> np.ndarray:
 
 # -- one pulse ----------------------------------------------------------------------------------
 
+def _pulse_step(err, pulse_gain):
+    return round_shift(err * pulse_gain, GAIN_SHIFT)
+
+
 def pulse_step(err, pulse_gain: int) -> np.ndarray:
-    """Deterministic part of a pulse: ``round_half_up(err * pulse_gain / 256)``."""
-    return round_shift(np.asarray(err, dtype=np.int64) * pulse_gain, GAIN_SHIFT)
+    """Deterministic part of a pulse: ``round_half_up(err * pulse_gain / 256)`` (integer errors,
+    ``pulse_gain`` in [1, 255])."""
+    return _pulse_step(check_int_array("err", err), check_int("pulse_gain", pulse_gain, 1, 255))
+
+
+def _pulse_noise(n, scaled_sigma, params):
+    return round_shift(n * scaled_sigma, noise_shift(params))
 
 
 def pulse_noise(n, scaled_sigma, params: TileParams) -> np.ndarray:
     """Noise of a pulse in codes: ``round_half_up(N * sigma_q[bin] * noise_scale / 2^SHIFT)``;
-    ``scaled_sigma`` is ``sigma_q[bin] * noise_scale``."""
-    return round_shift(np.asarray(n, dtype=np.int64) * np.asarray(scaled_sigma, dtype=np.int64),
-                       noise_shift(params))
+    ``n`` holds Irwin-Hall numbers, ``scaled_sigma`` is ``sigma_q[bin] * noise_scale``."""
+    check_params(params)
+    return _pulse_noise(check_int_array("n", n, -IRWIN_HALL_MEAN, IRWIN_HALL_MEAN),
+                        check_int_array("scaled_sigma", scaled_sigma, 0), params)
 
 
 # -- targets ------------------------------------------------------------------------------------
 
 def check_targets(targets, params: TileParams, name: str = "targets") -> np.ndarray:
     """Validate target weights (integer dtype, last axis = cols, |t| <= weight_max); int64."""
+    check_params(params)
     arr = np.asarray(targets)
     if arr.dtype.kind not in "iu":
         raise TypeError(f"{name} must be an integer array, not dtype {arr.dtype}")
@@ -216,7 +248,11 @@ def msp_targets(t, params: TileParams) -> tuple[np.ndarray, np.ndarray]:
     from zero, clamped. 2-PCM: ``tG = t``. A positive tG is G+'s target (G- gets 0), a negative
     one G-'s (G+ gets 0).
     """
-    t = np.asarray(t, dtype=np.int64)
+    check_params(params)
+    return _msp_targets(check_int_array("t", t, -params.weight_max, params.weight_max), params)
+
+
+def _msp_targets(t, params):
     mag = np.abs(t)
     if params.devices_per_weight == 4:
         mag = np.minimum((mag + params.f_factor // 2) // params.f_factor, params.code_max)
@@ -226,7 +262,14 @@ def msp_targets(t, params: TileParams) -> tuple[np.ndarray, np.ndarray]:
 def lsp_targets(t, gp, gm, params: TileParams) -> tuple[np.ndarray, np.ndarray]:
     """``(negative, magnitude)`` of the LSP remainder ``tL = clamp(t - F (gp - gm), +-code_max)``
     from the MSP pair's programmed codes."""
-    r = np.asarray(t, dtype=np.int64) - params.f_factor * (np.asarray(gp) - np.asarray(gm))
+    check_params(params)
+    return _lsp_targets(check_int_array("t", t, -params.weight_max, params.weight_max),
+                        check_int_array("gp", gp, 0, params.code_max),
+                        check_int_array("gm", gm, 0, params.code_max), params)
+
+
+def _lsp_targets(t, gp, gm, params):
+    r = t - params.f_factor * (gp - gm)
     return r < 0, np.minimum(np.abs(r), params.code_max)
 
 
@@ -238,6 +281,8 @@ def weight_tolerance(tol: int, params: TileParams) -> int:
     remainder clamps, then the LSP adds tol; the last term is the intrinsic gap of cells that
     cannot represent every integer (F > 2 code_max + 1; 0 for every practical size).
     """
+    check_params(params)
+    tol = check_int("tol", tol, 0, params.code_max)
     if params.devices_per_weight == 4:
         return tol * (params.f_factor + 1) + max(0, params.f_factor // 2 - params.code_max)
     return tol
@@ -246,7 +291,11 @@ def weight_tolerance(tol: int, params: TileParams) -> int:
 def latency(phase_cycles, params: TileParams):
     """Cycles from the command handshake to the first cycle with ``result.valid``:
     handshake 1 + RESET 1 + MSP phase + (remainder 1 + LSP phase, 4-PCM) + evaluate 1."""
-    pc = np.asarray(phase_cycles, dtype=np.int64)
+    check_params(params)
+    pc = check_int_array("phase_cycles", phase_cycles, 0)
+    if pc.ndim == 0 or pc.shape[-1] != 2:
+        raise ValueError(f"phase_cycles must have 2 entries (MSP, LSP) on its last axis, not "
+                         f"shape {pc.shape}")
     if params.devices_per_weight == 4:
         return 4 + pc[..., 0] + pc[..., 1]
     return 3 + pc[..., 0]
@@ -317,7 +366,7 @@ def _phase(codes, dev_index, negative, mag, row_ids, pair, cfg, params, trace):
     """
     nrows, cols = mag.shape
     table = sigma_table(params) * cfg.noise_scale
-    scaled = table[sigma_bin(mag, params)]
+    scaled = table[mag >> _bin_shift(params)]
     device = negative.astype(np.int64)                  # 0: plus device, 1: minus device
     rr = np.arange(nrows)[:, None]
     g = codes[rr, np.arange(cols)[None, :], dev_index + device]     # active device codes
@@ -340,10 +389,10 @@ def _phase(codes, dev_index, negative, mag, row_ids, pair, cfg, params, trace):
         live, err, nc = live[keep], err[keep], nc[keep]
         if not len(live):
             break
-        keys = noise_key(cfg.seed, row_ids[live, None], pair, np.array([[0, 1]]), it)  # (L, 2)
+        keys = _noise_key(cfg.seed, row_ids[live, None], pair, np.array([[0, 1]]), it)  # (L, 2)
         k = np.where(device[live] == 1, keys[:, 1:2], keys[:, 0:1])                # (L, C)
         n = irwin_hall(mix32(k + colk[None, :]))     # uint32: wraps
-        new = g[live] + pulse_step(err, cfg.pulse_gain) + pulse_noise(n, scaled[live], params)
+        new = g[live] + _pulse_step(err, cfg.pulse_gain) + _pulse_noise(n, scaled[live], params)
         g[live] = np.where(nc, np.clip(new, 0, params.code_max), g[live])
         pulses[live] += 1
     else:
@@ -363,11 +412,11 @@ def _program(t, row_ids, cfg: ProgramConfig, params: TileParams, trace=None):
     codes = np.zeros((nrows, cols, params.devices_per_weight), dtype=np.int64)   # RESET
     iterations = np.zeros((nrows, 2), dtype=np.int64)
     phase_cycles = np.zeros((nrows, 2), dtype=np.int64)
-    neg, mag = msp_targets(t, params)
+    neg, mag = _msp_targets(t, params)
     iterations[:, 0], phase_cycles[:, 0] = _phase(codes, 0, neg, mag, row_ids, 0, cfg, params,
                                                   trace)
     if params.devices_per_weight == 4:
-        neg, mag = lsp_targets(t, codes[..., 0], codes[..., 1], params)
+        neg, mag = _lsp_targets(t, codes[..., 0], codes[..., 1], params)
         iterations[:, 1], phase_cycles[:, 1] = _phase(codes, 2, neg, mag, row_ids, 1, cfg,
                                                       params, trace)
     w = _weights_of(codes, params)
@@ -421,13 +470,9 @@ def program_array(target_weights, cfg: ProgramConfig = ProgramConfig(),
             raise ValueError(f"target_weights has {t.shape[0]} rows, the tile {params.rows}")
         row_ids = np.arange(t.shape[0], dtype=np.int64)
     else:
-        row_ids = np.asarray(row_ids, dtype=np.int64)
+        row_ids = check_int_array("row_ids", row_ids, 0, params.rows - 1)
         if row_ids.shape != (t.shape[0],):
             raise ValueError(f"row_ids must have shape ({t.shape[0]},), not {row_ids.shape}")
-        if row_ids.size and (row_ids.min() < 0 or row_ids.max() >= params.rows):
-            bad = int(np.flatnonzero((row_ids < 0) | (row_ids >= params.rows))[0])
-            raise ValueError(f"row_ids[{bad}] = {int(row_ids[bad])} is outside "
-                             f"[0, {params.rows - 1}]")
     return _program(t, row_ids, cfg, params)
 
 
@@ -454,15 +499,25 @@ class WeightErrorStats:
 
 def weight_error_stats(targets, weights, params: TileParams, fail_mask=None) -> WeightErrorStats:
     """Mean |w - t| as a percentage of ``weight_max``, rms, max and the analog yield (fraction of
-    weights within 20 % of ``weight_max``: ``5 |w - t| <= weight_max``)."""
-    t = np.asarray(targets, dtype=np.int64)
-    w = np.asarray(weights, dtype=np.int64)
+    weights within 20 % of ``weight_max``: ``5 |w - t| <= weight_max``). ``targets`` and
+    ``weights`` are integer weights in [-weight_max, weight_max] of one shape, ``fail_mask``
+    (optional) a bool array of that shape."""
+    check_params(params)
+    wmax = params.weight_max
+    t = check_int_array("targets", targets, -wmax, wmax)
+    w = check_int_array("weights", weights, -wmax, wmax)
     if t.shape != w.shape:
         raise ValueError(f"targets {t.shape} and weights {w.shape} must have the same shape")
     if not t.size:
         raise ValueError("weight_error_stats needs at least one weight")
+    if fail_mask is not None:
+        fail_mask = np.asarray(fail_mask)
+        if fail_mask.dtype != np.bool_:
+            raise TypeError(f"fail_mask must be a bool array, not dtype {fail_mask.dtype}")
+        if fail_mask.shape != t.shape:
+            raise ValueError(f"fail_mask must have the shape of targets {t.shape}, not "
+                             f"{fail_mask.shape}")
     e = np.abs(w - t)
-    wmax = params.weight_max
     return WeightErrorStats(
         count=int(e.size),
         mean_abs_error_pct=float(100 * e.mean() / wmax),
@@ -485,8 +540,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--code-bits", type=int, default=8)
     parser.add_argument("--devices", type=int, default=4, help="PCM devices per weight: 4 or 2")
     parser.add_argument("--f-factor", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=1,
-                        help="seed of the random targets and of the noise generator")
+    parser.add_argument("--seed", type=cli.seed, default=1,
+                        help="seed of the random targets and of the noise generator "
+                             f"(0..{cli.SEED_MAX})")
     parser.add_argument("--tol", type=int, default=d.tol)
     parser.add_argument("--pulse-gain", type=int, default=d.pulse_gain)
     parser.add_argument("--noise-scale", type=int, default=d.noise_scale)
@@ -500,7 +556,7 @@ def main(argv=None) -> int:
     try:
         params = TileParams(rows=args.rows, cols=args.cols, code_bits=args.code_bits,
                             devices_per_weight=args.devices, f_factor=args.f_factor)
-        cfg = ProgramConfig(seed=args.seed & MASK32, tol=args.tol, pulse_gain=args.pulse_gain,
+        cfg = ProgramConfig(seed=args.seed, tol=args.tol, pulse_gain=args.pulse_gain,
                             noise_scale=args.noise_scale, max_iter=args.max_iter)
         cfg.validate(params)
     except (TypeError, ValueError) as error:

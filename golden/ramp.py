@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .fixed import FLOAT64_EXACT_LIMIT, as_int64, clamp, round_shift
-from .spec import TileConfig, TileParams
+from .spec import TileConfig, TileParams, check_config
 
 __all__ = ["Conversion", "convert"]
 
@@ -74,7 +74,7 @@ def convert(charge_sat, config: TileConfig, params: TileParams):
     ``[-charge_max, charge_max]``. ``y`` and ``z`` are ``int64`` of the same shape; ``out_sat``
     is ``bool`` per vector (shape ``()`` or ``(batch,)``).
     """
-    cfg = config.resolved(params)
+    cfg = check_config(config).resolved(params)
     q = as_int64(charge_sat, "charge_sat")
     if q.ndim not in (1, 2) or q.shape[-1] != params.cols:
         raise ValueError(f"charge_sat must have shape ({params.cols},) or (batch, "

@@ -1,109 +1,152 @@
-"""The tile's register map as data, and a golden model of the register file's behaviour.
+"""The tile's register map (data, down to the field) and a golden model of the register file.
 
-Both the RTL (``hdl.csr``) and the testbenches take addresses and legality rules from here
-(docs/spec.md section 8), so a register's address and rules exist in one place.
+``TILE_MAP`` is the one description of the tile's registers (docs/spec.md section 8 is
+generated from it: ``python -m golden.regs``). The golden :class:`RegisterFile` below and the
+RTL (``hdl.csr``) both take their decoding, legality checks and read-back from it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import numpy as np
 
-from .calibration import CAL_CMD_WIDTH, CalOp, CalResult, CalScope
+from .calibration import CalOp, CalResult, CalScope
 from .program import ProgramConfig, RowResult
-from .spec import (ERROR_BITS, Activation, ErrorBit, InputMode, InputSource, Phase, TileConfig,
-                   TileParams)
+from .regmap import OKAY, SLVERR, WORD_BITS, Field, Register, RegisterMap, print_table
+from .spec import (EN_LO_BITS, NOISE_SIGMA_BITS, Activation, ErrorBit, InputMode, InputSource,
+                   Phase, TileConfig, TileParams, _check_int, check_enum, check_int)
 
-__all__ = ["Register", "REGISTERS", "GAIN_BASE", "OFFSET_BASE", "ID_VALUE", "OKAY", "SLVERR",
-           "RegisterFile", "ADDR_BITS", "pack_ctrl", "pack_en_window", "gain_address",
-           "offset_address", "ro_values", "CTRL_INPUT_MODE", "CTRL_INPUT_SOURCE",
-           "CTRL_ACTIVATION", "CTRL_WIDTH", "NOISE_SIGMA_BITS", "FAIL_MASK_BASE", "PROG_FIELDS",
-           "fail_mask_words", "fail_mask_address"]
+__all__ = ["TILE_MAP", "REGISTERS", "GAIN_BASE", "OFFSET_BASE", "FAIL_MASK_BASE", "ID_VALUE",
+           "OKAY", "SLVERR", "ADDR_BITS", "RegisterFile", "pack_ctrl", "pack_en_window",
+           "gain_address", "offset_address", "fail_mask_words", "fail_mask_address",
+           "PROG_FIELDS", "ERROR_FIELDS"]
 
 ID_VALUE = 0x50434D31   # "PCM1"
+ADDR_BITS = 16          #: byte-address width of one tile's register window
 GAIN_BASE = 0x4000
 OFFSET_BASE = 0x8000
-FAIL_MASK_BASE = 0xC000     #: PROG_FAIL_MASK[k]: columns 32k .. 32k + 31 of the last row
-ADDR_BITS = 16
-OKAY, SLVERR = 0, 2
+FAIL_MASK_BASE = 0xC000
 
+#: ERROR's fields, one per ErrorBit (field name = the bit's name in lower case)
+ERROR_FIELDS = tuple(Field(b.name.lower(), int(b)) for b in ErrorBit)
 
-@dataclass(frozen=True)
-class Register:
-    name: str
-    address: int
-    access: str   # "RO", "RW", "RW1C"
+TILE_MAP = RegisterMap("tile", ADDR_BITS, (
+    Register("ID", 0x0000, "RO", (Field("id", 0, 32, ID_VALUE),), const=True,
+             doc='"PCM1"'),
+    Register("GEOMETRY", 0x0004, "RO", (Field("rows", 0, 16, "rows"),
+                                        Field("cols", 16, 16, "cols")), const=True),
+    Register("FORMAT", 0x0008, "RO", (Field("in_bits", 0, 8, "in_bits"),
+                                      Field("out_bits", 8, 8, "out_bits"),
+                                      Field("code_bits", 16, 8, "code_bits"),
+                                      Field("devices_per_weight", 24, 4, "devices_per_weight"),
+                                      Field("f_factor", 28, 4, "f_factor")), const=True),
+    Register("CHARGE", 0x000C, "RO", (Field("charge_bits", 0, 8, "charge_bits"),
+                                      Field("gain_bits", 8, 8, "gain_bits"),
+                                      Field("gain_frac_bits", 16, 8, "gain_frac_bits")),
+             const=True),
+    Register("CTRL", 0x0010, "RW", (
+        Field("input_mode", 0, 1, enum=InputMode),
+        Field("input_source", 1, 1, enum=InputSource),
+        Field("activation", 2, 3, enum=Activation)), config=True),
+    Register("RAMP_SHIFT", 0x0014, "RW", (
+        Field("ramp_shift", 0, 6, hi="ramp_shift_max",
+              doc="ramp slope: 2^ramp_shift charge units per output tick at gain 1.0"),),
+             config=True),
+    Register("EN_WINDOW", 0x0018, "RW", (
+        Field("en_lo", 0, EN_LO_BITS, 0, signed=True, doc="lo"),
+        Field("en_span", 16, 16, "out_max", hi="out_max", doc="hi = lo + span")), config=True,
+             doc="the WINDOW activation's EN window [lo, lo + span] (section 5)"),
+    Register("STATUS", 0x001C, "RO", (Field("busy", 0),
+                                      Field("phase", 1, 3, enum=Phase))),
+    Register("ERROR", 0x0020, "RW1C", ERROR_FIELDS,
+             doc="sticky; write 1 to clear (bits of other positions are ignored)"),
+    Register("MVM_COUNT", 0x0024, "RO", (Field("mvm_count", 0, 32),),
+             doc="MVMs completed since reset, wraps at 2^32; keys the read noise"),
+    Register("LAST_LATENCY", 0x0028, "RO", (Field("last_latency", 0, 32),),
+             doc="cycles from the last input handshake to its y.valid"),
+    Register("NOISE_SEED", 0x002C, "RW", (Field("noise_seed", 0, 32),), config=True,
+             doc="seed of the read noise (section 4)"),
+    Register("NOISE_SIGMA", 0x0030, "RW", (Field("noise_sigma", 0, NOISE_SIGMA_BITS, doc="0 = off"),),
+             config=True, doc="read-noise scale (section 4)"),
+    Register("PROG_SEED", 0x0034, "RW", (Field("prog_seed", 0, 32, ProgramConfig.seed),),
+             doc="seed of the programming-noise generator (docs/programming.md)"),
+    Register("PROG_TOL", 0x0038, "RW", (
+        Field("prog_tol", 0, "code_bits", f"min({ProgramConfig.tol}, code_max)",
+              doc="verify tolerance in codes"),)),
+    Register("PROG_GAIN", 0x003C, "RW", (
+        Field("prog_gain", 0, 8, ProgramConfig.pulse_gain, lo=1, doc="pulse gain / 256"),)),
+    Register("PROG_NOISE", 0x0040, "RW", (
+        Field("prog_noise", 0, 8, ProgramConfig.noise_scale, doc="programming noise, 16 = 1.0"),)),
+    Register("PROG_MAX_ITER", 0x0044, "RW", (
+        Field("prog_max_iter", 0, 8, ProgramConfig.max_iter, lo=1,
+              doc="pulse iterations per device pair"),)),
+    Register("PROG_STATUS", 0x0048, "RO", (
+        Field("prog_busy", 0), Field("prog_converged", 1, doc="last row converged"),
+        Field("prog_bad_target", 2, doc="last command had an illegal target"))),
+    Register("PROG_ITER", 0x004C, "RO", (
+        Field("prog_iter_msp", 0, 8), Field("prog_iter_lsp", 8, 8),
+        Field("prog_iter_total", 16, 9)), doc="pulse iterations of the last row"),
+    Register("PROG_FAILS", 0x0050, "RO", (Field("prog_fail_count", 0, 16),),
+             doc="weights of the last row outside the tolerance"),
+    Register("PROG_ROWS", 0x0054, "RO", (Field("prog_rows", 0, 16),
+                                         Field("prog_rows_converged", 16, 16)),
+             doc="rows programmed since reset, and of them converged"),
+    Register("CAL_INPUT", 0x0058, "RW", (
+        Field("cal_input", 0, "in_bits", "cal_input_default",
+              doc="word on every row of a calibration read, read in CTRL.input_mode; the reset "
+                  "is 0 when a read of word 1 can saturate (section 10)"),),
+             config=True),
+    Register("CAL_CMD", 0x005C, "RW", (
+        Field("cal_op", 0, enum=CalOp), Field("cal_scope", 1, enum=CalScope)), config=True,
+             rule="reference_held",
+             doc="a write starts a calibration (section 10); COMPENSATE needs a REFERENCE "
+                 "completed since reset; reads the last accepted command"),
+    Register("CAL_STATUS", 0x0060, "RO", (Field("cal_busy", 0),
+                                          Field("cal_reference_valid", 1,
+                                                doc="a reference is held"))),
+    Register("CAL_SKIPPED", 0x0064, "RO", (Field("cal_skipped", 0, 16),),
+             doc="columns of the last COMPENSATE left at their reference gain"),
+    Register("CAL_CLIPPED", 0x0068, "RO", (Field("cal_clipped", 0, 16),),
+             doc="columns of the last COMPENSATE whose gain saturated"),
+    Register("GAIN", GAIN_BASE, "RW", (
+        Field("gain", 0, "gain_bits", "gain_one", doc="unsigned, gain_one = 1.0"),),
+             count="cols", config=True),
+    Register("OFFSET", OFFSET_BASE, "RW", (
+        Field("offset", 0, 32, 0, lo="-2 ** out_bits", hi="2 ** out_bits - 1", signed=True,
+              doc="in output LSBs"),), count="cols", config=True),
+    Register("PROG_FAIL_MASK", FAIL_MASK_BASE, "RO", (Field("fail_mask", 0, 32),),
+             count="(cols + 31) // 32", doc="bit j: column 32i + j of the last row failed"),
+))
 
-
-REGISTERS = {r.name: r for r in (
-    Register("ID", 0x0000, "RO"),
-    Register("GEOMETRY", 0x0004, "RO"),
-    Register("FORMAT", 0x0008, "RO"),
-    Register("CHARGE", 0x000C, "RO"),
-    Register("CTRL", 0x0010, "RW"),
-    Register("RAMP_SHIFT", 0x0014, "RW"),
-    Register("EN_WINDOW", 0x0018, "RW"),
-    Register("STATUS", 0x001C, "RO"),
-    Register("ERROR", 0x0020, "RW1C"),
-    Register("MVM_COUNT", 0x0024, "RO"),
-    Register("LAST_LATENCY", 0x0028, "RO"),
-    Register("NOISE_SEED", 0x002C, "RW"),
-    Register("NOISE_SIGMA", 0x0030, "RW"),
-    Register("PROG_SEED", 0x0034, "RW"),
-    Register("PROG_TOL", 0x0038, "RW"),
-    Register("PROG_GAIN", 0x003C, "RW"),
-    Register("PROG_NOISE", 0x0040, "RW"),
-    Register("PROG_MAX_ITER", 0x0044, "RW"),
-    Register("PROG_STATUS", 0x0048, "RO"),
-    Register("PROG_ITER", 0x004C, "RO"),
-    Register("PROG_FAILS", 0x0050, "RO"),
-    Register("PROG_ROWS", 0x0054, "RO"),
-    Register("CAL_INPUT", 0x0058, "RW"),
-    Register("CAL_CMD", 0x005C, "RW"),
-    Register("CAL_STATUS", 0x0060, "RO"),
-    Register("CAL_SKIPPED", 0x0064, "RO"),
-    Register("CAL_CLIPPED", 0x0068, "RO"),
-)}
+#: Register name -> its description (``.address``, ``.access``, ``.fields``)
+REGISTERS = {r.name: r for r in TILE_MAP.registers}
 
 #: Programming configuration registers -> ProgramConfig fields.
 PROG_FIELDS = {"PROG_SEED": "seed", "PROG_TOL": "tol", "PROG_GAIN": "pulse_gain",
                "PROG_NOISE": "noise_scale", "PROG_MAX_ITER": "max_iter"}
 
-#: Width of NOISE_SIGMA (golden.noise); wider values are illegal.
-NOISE_SIGMA_BITS = 16
 
-# CTRL fields: (lsb, width)
-CTRL_INPUT_MODE = (0, 1)
-CTRL_INPUT_SOURCE = (1, 1)
-CTRL_ACTIVATION = (2, 3)
-CTRL_WIDTH = 5
+def _word_check(name, value):
+    _check_int(name, value, 0, (1 << WORD_BITS) - 1)
 
 
 def pack_ctrl(input_mode, input_source, activation) -> int:
-    return (int(input_mode) << CTRL_INPUT_MODE[0] | int(input_source) << CTRL_INPUT_SOURCE[0]
-            | int(activation) << CTRL_ACTIVATION[0])
+    """CTRL's word. Values outside a field's enum are packed as given (to test refusals) but
+    must fit the field."""
+    ctrl = TILE_MAP["CTRL"]
+    values = {"input_mode": input_mode, "input_source": input_source, "activation": activation}
+    word = 0
+    for f in ctrl.fields:
+        v = values[f.name]
+        _check_int(f.name, v, 0, (1 << f.width) - 1)
+        word |= int(v) << f.lsb
+    return word
 
 
 def pack_en_window(lo: int, hi: int) -> int:
-    return (lo & 0xFFFF) | (hi & 0xFFFF) << 16
-
-
-def _s16(v):
-    return v - (1 << 16) if v & 0x8000 else v
-
-
-def _s32(v):
-    return v - (1 << 32) if v & 0x80000000 else v
-
-
-def ro_values(p: TileParams) -> dict[str, int]:
-    return {
-        "ID": ID_VALUE,
-        "GEOMETRY": p.rows | p.cols << 16,
-        "FORMAT": (p.in_bits | p.out_bits << 8 | p.code_bits << 16
-                   | p.devices_per_weight << 24 | p.f_factor << 28),
-        "CHARGE": p.charge_bits | p.gain_bits << 8 | p.gain_frac_bits << 16,
-    }
+    """EN_WINDOW's word for the window [lo, hi]: lo in [15:0], span = hi - lo in [31:16]."""
+    _check_int("lo", lo, -(1 << (EN_LO_BITS - 1)), (1 << (EN_LO_BITS - 1)) - 1)
+    _check_int("hi", hi, lo, lo + 0xFFFF)
+    return (lo & 0xFFFF) | (hi - lo) << 16
 
 
 def fail_mask_words(p: TileParams) -> int:
@@ -111,8 +154,20 @@ def fail_mask_words(p: TileParams) -> int:
     return (p.cols + 31) // 32
 
 
+#: Largest window index of GAIN/OFFSET (TileParams' largest cols) and of PROG_FAIL_MASK.
+_COLS_MAX = 4096
+
+
 def fail_mask_address(word: int) -> int:
-    return FAIL_MASK_BASE + 4 * word
+    return FAIL_MASK_BASE + 4 * check_int("word", word, 0, -(-_COLS_MAX // 32) - 1)
+
+
+def gain_address(col: int) -> int:
+    return GAIN_BASE + 4 * check_int("col", col, 0, _COLS_MAX - 1)
+
+
+def offset_address(col: int) -> int:
+    return OFFSET_BASE + 4 * check_int("col", col, 0, _COLS_MAX - 1)
 
 
 def _mask_word(result, word: int) -> int:
@@ -122,187 +177,150 @@ def _mask_word(result, word: int) -> int:
     return int(sum(1 << j for j, b in enumerate(bits) if b))
 
 
-def gain_address(col: int) -> int:
-    return GAIN_BASE + 4 * col
-
-
-def offset_address(col: int) -> int:
-    return OFFSET_BASE + 4 * col
-
-
 class RegisterFile:
     """Golden model of the CSR block: legality rules, responses and error flags.
 
     ``write`` returns the AXI response (OKAY or SLVERR) and updates ``error`` exactly as
-    docs/spec.md section 8 says; an illegal write leaves every register unchanged.
+    docs/spec.md section 8 says; an illegal write leaves every register unchanged. Decoding,
+    field legality and read-back come from ``TILE_MAP``.
     """
 
     def __init__(self, params: TileParams):
+        if not isinstance(params, TileParams):
+            raise TypeError(f"params must be a TileParams, not {params!r}")
         self.p = params
+        self.map = TILE_MAP.resolve(params)
         self.reset()
 
     def reset(self):
         p = self.p
-        self.ctrl = 0
-        self.ramp_shift = 0
-        self.en_lo, self.en_hi = 0, p.out_max
-        self.gain = np.full(p.cols, p.gain_one, dtype=np.int64)
+        #: contents of the single RW registers, by field name
+        self.values = {f.name: f.reset for r, f in self.map.fields()
+                       if r.access == "RW" and r.count is None}
+        self.gain = np.full(p.cols, self.map["GAIN"].fields[0].reset, dtype=np.int64)
         self.offset = np.zeros(p.cols, dtype=np.int64)
         self.error = 0
         self.mvm_count = 0
         self.last_latency = 0
-        self.noise_seed = 0
-        self.noise_sigma = 0
-        self.prog = ProgramConfig()
-        self.prog_busy = False
         self.prog_last = None           # RowResult of the last completed row
         self.prog_bad_target = False
         self.prog_rows = 0
         self.prog_rows_converged = 0
-        self.cal_input = p.cal_input_default
-        self.cal_cmd = 0
         self.cal_reference = False      # a REFERENCE has completed since reset
         self.cal_skipped = 0
         self.cal_clipped = 0
         self.cal_started = None         # (op, scope) of the last accepted CAL_CMD write
 
+    # -- named views of the stored fields ---------------------------------------------------
+    @property
+    def cal_input(self) -> int:
+        return self.values["cal_input"]
+
+    @property
+    def prog(self) -> ProgramConfig:
+        return ProgramConfig(**{f: self.values[reg.lower()] for reg, f in PROG_FIELDS.items()})
+
     def _flag(self, bit: ErrorBit):
         self.error |= 1 << int(bit)
         return SLVERR
 
-    def _decode(self, address):
-        """(kind, index) of an address, or None if unmapped."""
-        p = self.p
-        if address % 4 or not 0 <= address < (1 << ADDR_BITS):
-            return None
-        for reg in REGISTERS.values():
-            if reg.address == address:
-                return reg.name, None
-        if GAIN_BASE <= address < GAIN_BASE + 4 * p.cols:
-            return "GAIN", (address - GAIN_BASE) // 4
-        if OFFSET_BASE <= address < OFFSET_BASE + 4 * p.cols:
-            return "OFFSET", (address - OFFSET_BASE) // 4
-        if FAIL_MASK_BASE <= address < FAIL_MASK_BASE + 4 * fail_mask_words(p):
-            return "PROG_FAIL_MASK", (address - FAIL_MASK_BASE) // 4
-        return None
+    def _rule_holds(self, rule: str, fields: dict[str, int]) -> bool:
+        if rule == "reference_held":
+            return fields["cal_op"] != CalOp.COMPENSATE or self.cal_reference
+        raise ValueError(f"unknown register rule {rule!r}")
 
     def write(self, address: int, data: int, strobe: int = 0xF, busy: bool = False) -> int:
-        p = self.p
-        if not 0 <= data < (1 << 32):
-            raise ValueError(f"CSR write data must be a 32-bit unsigned value, not {data!r}")
-        decoded = self._decode(address)
+        _check_int("address", address, 0, (1 << 32) - 1)
+        _word_check("data", data)
+        _check_int("strobe", strobe, 0, 0xF)
+        decoded = self.map.decode(address)
         if decoded is None or strobe != 0xF:
             return self._flag(ErrorBit.BAD_ADDRESS)
-        name, index = decoded
-        if name == "ERROR":
+        reg, index = decoded
+        if reg.access == "RW1C":                    # ERROR
             self.error &= ~data
             return OKAY
-        if name == "PROG_FAIL_MASK" or (name in REGISTERS and REGISTERS[name].access == "RO"):
+        if reg.access == "RO":
             return self._flag(ErrorBit.BAD_ADDRESS)
-        if name in PROG_FIELDS:
-            # the programmer samples these when it accepts a command: writable at any time
-            field = PROG_FIELDS[name]
-            try:
-                cfg = ProgramConfig(**{**self.prog.__dict__, field: data}).validate(p)
-            except ValueError:
-                return self._flag(ErrorBit.BAD_VALUE)
-            self.prog = cfg
-            return OKAY
-        if busy:
+        if reg.config and busy:
             return self._flag(ErrorBit.BUSY_WRITE)
-        if name == "CTRL":
-            act = (data >> CTRL_ACTIVATION[0]) & ((1 << CTRL_ACTIVATION[1]) - 1)
-            if data >> CTRL_WIDTH or act > max(Activation):
-                return self._flag(ErrorBit.BAD_VALUE)
-            self.ctrl = data
-        elif name == "RAMP_SHIFT":
-            if data > p.ramp_shift_max:
-                return self._flag(ErrorBit.BAD_VALUE)
-            self.ramp_shift = data
-        elif name == "EN_WINDOW":
-            lo, hi = _s16(data & 0xFFFF), _s16(data >> 16)
-            if not lo <= hi <= lo + p.out_max:
-                return self._flag(ErrorBit.BAD_VALUE)
-            self.en_lo, self.en_hi = lo, hi
-        elif name == "CAL_INPUT":
-            if data >> p.in_bits:
-                return self._flag(ErrorBit.BAD_VALUE)
-            self.cal_input = data
-        elif name == "CAL_CMD":
-            if data >> CAL_CMD_WIDTH or (data & 1 == CalOp.COMPENSATE and not self.cal_reference):
-                return self._flag(ErrorBit.BAD_VALUE)
-            self.cal_cmd = data
-            self.cal_started = (CalOp(data & 1), CalScope(data >> 1 & 1))
-        elif name == "NOISE_SEED":
-            self.noise_seed = data
-        elif name == "NOISE_SIGMA":
-            if data >> NOISE_SIGMA_BITS:
-                return self._flag(ErrorBit.BAD_VALUE)
-            self.noise_sigma = data
-        elif name == "GAIN":
-            if data >= 1 << p.gain_bits:
-                return self._flag(ErrorBit.BAD_VALUE)
-            self.gain[index] = data
-        elif name == "OFFSET":
-            value = _s32(data)
-            if not -(1 << p.out_bits) <= value < (1 << p.out_bits):
-                return self._flag(ErrorBit.BAD_VALUE)
-            self.offset[index] = value
+        fields = reg.unpack(data)
+        if reg.check(data) is not None or (reg.rule and not self._rule_holds(reg.rule, fields)):
+            return self._flag(ErrorBit.BAD_VALUE)
+        if reg.name == "GAIN":
+            self.gain[index] = fields["gain"]
+        elif reg.name == "OFFSET":
+            self.offset[index] = fields["offset"]
+        else:
+            self.values.update(fields)
+        if reg.name == "CAL_CMD":
+            self.cal_started = (CalOp(fields["cal_op"]), CalScope(fields["cal_scope"]))
         return OKAY
+
+    def _status(self, busy, phase, busy_prog, busy_cal) -> dict[str, int]:
+        """Values of the read-only fields that are not constants."""
+        last = self.prog_last
+        status = {
+            "busy": int(busy), "phase": int(phase),
+            "mvm_count": self.mvm_count & 0xFFFFFFFF,
+            "last_latency": self.last_latency & 0xFFFFFFFF,
+            "prog_busy": int(busy_prog),
+            "prog_converged": int(last.converged) if last else 0,
+            "prog_bad_target": int(self.prog_bad_target),
+            "prog_iter_msp": int(last.iterations[0]) if last else 0,
+            "prog_iter_lsp": int(last.iterations[1]) if last else 0,
+            "prog_iter_total": int(last.total_iterations) if last else 0,
+            "prog_fail_count": last.fail_count if last else 0,
+            "prog_rows": self.prog_rows & 0xFFFF,
+            "prog_rows_converged": self.prog_rows_converged & 0xFFFF,
+            "cal_busy": int(phase == Phase.CALIBRATE or busy_cal),
+            "cal_reference_valid": int(self.cal_reference),
+            "cal_skipped": self.cal_skipped,
+            "cal_clipped": self.cal_clipped,
+        }
+        for f in ERROR_FIELDS:
+            status[f.name] = self.error >> f.lsb & 1
+        return status
 
     def read(self, address: int, busy: bool = False, phase: Phase = Phase.IDLE,
              busy_prog: bool = False, busy_cal: bool = False) -> tuple[int, int]:
         """(data, response) of a read; unmapped addresses read 0 with SLVERR."""
-        last = self.prog_last
-        decoded = self._decode(address)
+        _check_int("address", address, 0, (1 << 32) - 1)
+        phase = check_enum("phase", phase, Phase)
+        decoded = self.map.decode(address)
         if decoded is None:
             self._flag(ErrorBit.BAD_ADDRESS)
             return 0, SLVERR
-        name, index = decoded
-        ro = ro_values(self.p)
-        if name in ro:
-            return ro[name], OKAY
-        value = {
-            "CTRL": lambda: self.ctrl,
-            "RAMP_SHIFT": lambda: self.ramp_shift,
-            "EN_WINDOW": lambda: pack_en_window(self.en_lo, self.en_hi),
-            "STATUS": lambda: int(busy) | int(phase) << 1,
-            "ERROR": lambda: self.error,
-            "MVM_COUNT": lambda: self.mvm_count & 0xFFFFFFFF,
-            "LAST_LATENCY": lambda: self.last_latency & 0xFFFFFFFF,
-            "NOISE_SEED": lambda: self.noise_seed,
-            "NOISE_SIGMA": lambda: self.noise_sigma,
-            **{reg: (lambda f=f: getattr(self.prog, f)) for reg, f in PROG_FIELDS.items()},
-            "PROG_STATUS": lambda: (int(busy_prog) | int(last.converged if last else 0) << 1
-                                    | int(self.prog_bad_target) << 2),
-            "PROG_ITER": lambda: (0 if last is None else int(last.iterations[0])
-                                  | int(last.iterations[1]) << 8
-                                  | int(last.total_iterations) << 16),
-            "PROG_FAILS": lambda: 0 if last is None else last.fail_count,
-            "PROG_ROWS": lambda: (self.prog_rows & 0xFFFF) | (self.prog_rows_converged & 0xFFFF) << 16,
-            "PROG_FAIL_MASK": lambda: _mask_word(last, index),
-            "CAL_INPUT": lambda: self.cal_input,
-            "CAL_CMD": lambda: self.cal_cmd,
-            "CAL_STATUS": lambda: int(phase == Phase.CALIBRATE or busy_cal)
-                                  | int(self.cal_reference) << 1,
-            "CAL_SKIPPED": lambda: self.cal_skipped,
-            "CAL_CLIPPED": lambda: self.cal_clipped,
-            "GAIN": lambda: int(self.gain[index]),
-            "OFFSET": lambda: int(self.offset[index]) & 0xFFFFFFFF,
-        }[name]()
-        return value, OKAY
+        reg, index = decoded
+        if reg.const:
+            return reg.reset_word(), OKAY
+        if reg.name == "GAIN":
+            return reg.pack({"gain": int(self.gain[index])}), OKAY
+        if reg.name == "OFFSET":
+            return reg.pack({"offset": int(self.offset[index])}), OKAY
+        if reg.name == "PROG_FAIL_MASK":
+            return _mask_word(self.prog_last, index), OKAY
+        if reg.access == "RW":
+            return reg.pack(self.values), OKAY
+        return reg.pack(self._status(busy, phase, busy_prog, busy_cal)), OKAY
+
+    def _load(self, wanted: list[tuple[int, int, int | None]]) -> list[tuple[int, int]]:
+        """Writes of (address, data) for the entries whose present word differs."""
+        writes = []
+        for address, data, present in wanted:
+            if present != data:
+                writes.append((address, data))
+                if self.write(address, data) != OKAY:
+                    raise RuntimeError(f"the register model refused its own write "
+                                       f"{address:#x} <- {data:#x}")
+        return writes
 
     def load_program(self, config: ProgramConfig) -> list[tuple[int, int]]:
         """Writes that set the programming registers to ``config`` (skipping equal ones); the
         model's registers are updated as if they had been made."""
         config.validate(self.p)
-        writes = []
-        for reg, field in PROG_FIELDS.items():
-            data = getattr(config, field)
-            if getattr(self.prog, field) != data:
-                writes.append((REGISTERS[reg].address, data))
-                assert self.write(REGISTERS[reg].address, data) == OKAY
-        return writes
+        return self._load([(REGISTERS[reg].address, getattr(config, f), self.values[reg.lower()])
+                           for reg, f in PROG_FIELDS.items()])
 
     def programmed(self, result: RowResult | None) -> None:
         """Record a programming command's outcome: a row's ``RowResult``, or None for a command
@@ -327,8 +345,7 @@ class RegisterFile:
 
     def calibrated(self, result: CalResult) -> None:
         """Record a calibration command's outcome (the gains it wrote and its counters)."""
-        op = CalOp(self.cal_cmd & 1)
-        if op == CalOp.REFERENCE:
+        if self.values["cal_op"] == CalOp.REFERENCE:
             self.cal_reference = True
         self.cal_skipped, self.cal_clipped = result.skipped, result.clipped
         self.gain = np.asarray(result.gain, dtype=np.int64).copy()
@@ -339,14 +356,14 @@ class RegisterFile:
 
     def config(self) -> TileConfig:
         """The run-time configuration these register contents select."""
-        ctrl = self.ctrl
+        v = self.values
         return TileConfig(
-            input_mode=InputMode(ctrl >> CTRL_INPUT_MODE[0] & 1),
-            input_source=InputSource(ctrl >> CTRL_INPUT_SOURCE[0] & 1),
-            activation=Activation(ctrl >> CTRL_ACTIVATION[0] & 7),
-            ramp_shift=self.ramp_shift, en_lo=self.en_lo, en_hi=self.en_hi,
+            input_mode=InputMode(v["input_mode"]),
+            input_source=InputSource(v["input_source"]),
+            activation=Activation(v["activation"]),
+            ramp_shift=v["ramp_shift"], en_lo=v["en_lo"], en_hi=v["en_lo"] + v["en_span"],
             gain=self.gain.copy(), offset=self.offset.copy(),
-            noise_seed=self.noise_seed, noise_sigma=self.noise_sigma)
+            noise_seed=v["noise_seed"], noise_sigma=v["noise_sigma"])
 
     def load(self, config: TileConfig) -> list[tuple[int, int]]:
         """Writes that take the registers from their present contents to ``config``.
@@ -354,23 +371,32 @@ class RegisterFile:
         The model's registers are updated as if the writes had been made; registers that
         already hold the wanted value are skipped.
         """
+        if not isinstance(config, TileConfig):
+            raise TypeError(f"config must be a TileConfig, not {config!r}")
         cfg = config.resolved(self.p)
-        writes = []
+        m, v = self.map, self.values
         wanted = [
-            (REGISTERS["CTRL"].address, self.ctrl,
-             pack_ctrl(cfg.input_mode, cfg.input_source, cfg.activation)),
-            (REGISTERS["RAMP_SHIFT"].address, self.ramp_shift, cfg.ramp_shift),
-            (REGISTERS["EN_WINDOW"].address, pack_en_window(self.en_lo, self.en_hi),
-             pack_en_window(cfg.en_lo, cfg.en_hi)),
-            (REGISTERS["NOISE_SEED"].address, self.noise_seed, cfg.noise_seed),
-            (REGISTERS["NOISE_SIGMA"].address, self.noise_sigma, cfg.noise_sigma),
+            (m.address("CTRL"), pack_ctrl(cfg.input_mode, cfg.input_source, cfg.activation),
+             m["CTRL"].pack(v)),
+            (m.address("RAMP_SHIFT"), cfg.ramp_shift, v["ramp_shift"]),
+            (m.address("EN_WINDOW"), pack_en_window(cfg.en_lo, cfg.en_hi),
+             m["EN_WINDOW"].pack(v)),
+            (m.address("NOISE_SEED"), cfg.noise_seed, v["noise_seed"]),
+            (m.address("NOISE_SIGMA"), cfg.noise_sigma, v["noise_sigma"]),
         ]
+        gain, offset = m["GAIN"], m["OFFSET"]
         for c in np.flatnonzero(cfg.gain != self.gain):
-            wanted.append((gain_address(int(c)), None, int(cfg.gain[c])))
+            wanted.append((gain_address(int(c)), gain.pack({"gain": int(cfg.gain[c])}), None))
         for c in np.flatnonzero(cfg.offset != self.offset):
-            wanted.append((offset_address(int(c)), None, int(cfg.offset[c]) & 0xFFFFFFFF))
-        for address, present, data in wanted:
-            if present != data:
-                writes.append((address, data))
-                assert self.write(address, data) == OKAY
-        return writes
+            wanted.append((offset_address(int(c)),
+                           offset.pack({"offset": int(cfg.offset[c])}), None))
+        return self._load(wanted)
+
+
+def main(argv=None) -> int:
+    """Print the tile's register table (the one in docs/spec.md section 8)."""
+    return print_table(TILE_MAP, "python -m golden.regs", main.__doc__, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

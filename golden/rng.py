@@ -19,6 +19,8 @@ import math
 
 import numpy as np
 
+from .spec import check_int, check_int_array
+
 __all__ = ["MASK32", "MIX32_M1", "MIX32_M2", "COLUMN_MULTIPLIER", "IRWIN_HALL_MEAN",
            "IRWIN_HALL_SD", "mix32", "column_constants", "column_hash", "irwin_hall"]
 
@@ -55,6 +57,7 @@ def mix32(x):
 
 def column_constants(cols: int) -> np.ndarray:
     """``(c * 0x9E3779B9) mod 2^32`` for every column c (uint32)."""
+    cols = check_int("cols", cols, 0, 4096)
     return ((np.arange(cols, dtype=np.uint64) * np.uint64(COLUMN_MULTIPLIER))
             & np.uint64(MASK32)).astype(np.uint32)
 
@@ -62,12 +65,13 @@ def column_constants(cols: int) -> np.ndarray:
 def column_hash(key, cols: int) -> np.ndarray:
     """``u[c] = mix32(key + column_constants[c])`` (mod 2^32) for one key (uint32, shape
     (cols,))."""
+    key = check_int("key", key, 0, MASK32)
     return mix32(np.uint32(key) + column_constants(cols))
 
 
 def irwin_hall(u) -> np.ndarray:
     """``N = (sum of the four bytes of u) - 510``, in [-510, 510] (int64); approximately normal
-    with standard deviation ``IRWIN_HALL_SD`` (about 147.8)."""
-    u = np.asarray(u).astype(np.int64)
+    with standard deviation ``IRWIN_HALL_SD`` (about 147.8); ``u`` holds 32-bit words."""
+    u = check_int_array("u", u, 0, MASK32)
     return ((u & 255) + ((u >> 8) & 255) + ((u >> 16) & 255) + ((u >> 24) & 255)
             - IRWIN_HALL_MEAN)

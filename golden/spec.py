@@ -6,13 +6,16 @@ object configures both.
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 
 __all__ = [
     "InputMode", "InputSource", "Activation", "Phase", "ErrorBit",
-    "TileParams", "TileConfig", "ERROR_BITS",
+    "TileParams", "TileConfig", "ERROR_BITS", "EN_LO_BITS", "READ_NOISE_SIGMA_MAX",
+    "NOISE_SIGMA_BITS", "ROW_INDEX_BITS",
+    "check_int", "check_int_array", "check_enum", "check_params", "check_config",
 ]
 
 
@@ -65,15 +68,123 @@ class ErrorBit(enum.IntEnum):
 ERROR_BITS = len(ErrorBit)
 
 
-#: Largest NOISE_SIGMA (a 16-bit register; golden.noise).
-READ_NOISE_SIGMA_MAX = (1 << 16) - 1
+#: Width of the row index of the ``prog`` and ``target`` streams.
+ROW_INDEX_BITS = 16
+
+#: Width of the NOISE_SIGMA register (golden.noise) and its largest value.
+NOISE_SIGMA_BITS = 16
+READ_NOISE_SIGMA_MAX = (1 << NOISE_SIGMA_BITS) - 1
+
+#: Width of the EN window's lower edge (EN_WINDOW.en_lo, signed); its upper edge is
+#: lo + span with 0 <= span <= out_max (TileParams.en_hi_bits wide)
+EN_LO_BITS = 16
 
 
-def _check_int(name, value, lo, hi):
+# -- argument checks shared by the public functions of golden/ and tb/ ----------------------------
+
+def _bound_text(v) -> str:
+    """A bound as text: decimal up to 64 bits, beyond that ``2**n - 1`` (or ``-2**n``, ``2**n``)
+    when it is one, else hexadecimal (Python refuses decimal text of more than 4300 digits)."""
+    v = int(v)
+    if abs(v) < 1 << 64:
+        return str(v)
+    for k, form in ((v + 1, "2**{} - 1"), (v, "2**{}"), (-v, "-2**{}")):
+        if k > 0 and k & (k - 1) == 0:
+            return form.format(k.bit_length() - 1)
+    return hex(v)
+
+
+def _range_text(lo, hi) -> str:
+    if lo is not None and hi is not None:
+        return f"in [{_bound_text(lo)}, {_bound_text(hi)}]"
+    if lo is not None:
+        return f">= {_bound_text(lo)}"
+    return f"<= {_bound_text(hi)}" if hi is not None else ""
+
+
+def _value_text(value) -> str:
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool) \
+            and abs(int(value)) >= 1 << 64:
+        sign = "a negative" if value < 0 else "an"
+        return f"{sign} integer of {int(value).bit_length()} bits"
+    return repr(value)
+
+
+def check_int(name: str, value, lo=None, hi=None) -> int:
+    """``value`` as an ``int``, checked to be an integer (a Python or NumPy integer, not a bool
+    nor a float) in ``[lo, hi]`` (either bound may be None); the error names ``name``, the value
+    and the range."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, not {value!r}")
-    if not lo <= value <= hi:
-        raise ValueError(f"{name} must be in [{lo}, {hi}], not {value!r}")
+        legal = _range_text(lo, hi)
+        raise TypeError(f"{name} must be an integer{' ' + legal if legal else ''}, "
+                        f"not {value!r}")
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise ValueError(f"{name} must be {_range_text(lo, hi)}, not {_value_text(value)}")
+    return int(value)
+
+
+_check_int = check_int
+
+
+def _index_text(shape, flat: int) -> str:
+    return ", ".join(str(int(i)) for i in np.unravel_index(flat, shape))
+
+
+@functools.lru_cache(maxsize=None)
+def _dtype_range(dtype) -> tuple[int, int]:
+    info = np.iinfo(dtype)
+    return int(info.min), int(info.max)
+
+
+def check_int_array(name: str, value, lo=None, hi=None) -> np.ndarray:
+    """``value`` as an ``int64`` array, checked to have an integer dtype (not bool, float or
+    object) and every element in ``[lo, hi]`` (either bound may be None); the error names
+    ``name``, the dtype or the first element outside the range, and the range."""
+    arr = np.asarray(value)
+    legal = _range_text(lo, hi)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"{name} must be an integer array"
+                        f"{' with values ' + legal if legal else ''}, not dtype {arr.dtype}")
+    dmin, dmax = _dtype_range(arr.dtype)
+    within = (lo is None or dmin >= lo) and (hi is None or dmax <= hi)
+    if arr.size and not within:
+        small = arr.min() < lo if lo is not None else False
+        big = arr.max() > hi if hi is not None else False
+        if small or big:
+            bad = np.zeros(arr.shape, dtype=bool)
+            if lo is not None:
+                bad |= arr < lo
+            if hi is not None:
+                bad |= arr > hi
+            flat = int(np.flatnonzero(bad.ravel())[0])
+            where = f"[{_index_text(arr.shape, flat)}]" if arr.ndim else ""
+            raise ValueError(f"{name}{where} = {int(arr.ravel()[flat])} is outside "
+                             f"{legal.removeprefix('in ')}")
+    if arr.dtype == np.uint64 and arr.size and int(arr.max()) > (1 << 63) - 1:
+        raise ValueError(f"{name} has values that do not fit int64")
+    return arr.astype(np.int64)
+
+
+def _enum_text(enum_cls) -> str:
+    members = [f"{int(m)} ({m.name})" for m in enum_cls]
+    return members[0] if len(members) == 1 else ", ".join(members[:-1]) + " or " + members[-1]
+
+
+def check_enum(name: str, value, enum_cls):
+    """``value`` as a member of ``enum_cls``: a member, or a Python or NumPy integer that is one
+    of its values. A bool, a float, a string or a member of another enum raises ``TypeError``,
+    an integer that is no member's value ``ValueError``; both list the legal values."""
+    if isinstance(value, enum_cls):
+        return value
+    article = "an" if enum_cls.__name__[0] in "AEIOU" else "a"
+    legal = f"{name} must be {article} {enum_cls.__name__}: {_enum_text(enum_cls)}"
+    if (isinstance(value, (bool, enum.Enum))
+            or not isinstance(value, (int, np.integer))):
+        raise TypeError(f"{legal}, not {value!r}")
+    try:
+        return enum_cls(int(value))
+    except ValueError:
+        raise ValueError(f"{legal}, not {value!r}") from None
 
 
 @dataclass(frozen=True)
@@ -139,6 +250,17 @@ class TileParams:
         return self.out_bits + 1
 
     @property
+    def target_bits(self) -> int:
+        """Width of one signed target weight of the ``target`` stream: holds +-weight_max
+        (and some illegal values, which the row programmer refuses)."""
+        return self.weight_max.bit_length() + 1
+
+    @property
+    def en_hi_bits(self) -> int:
+        """Signed width of the EN window's upper edge: lo + span at their largest."""
+        return ((1 << (EN_LO_BITS - 1)) - 1 + self.out_max).bit_length() + 1
+
+    @property
     def gain_one(self) -> int:
         """Gain code meaning 1.0 (the reset value of every GAIN register)."""
         return 1 << self.gain_frac_bits
@@ -165,14 +287,14 @@ class TileParams:
 
     def input_duration_max(self, mode: InputMode) -> int:
         """D of docs/spec.md section 2: the longest duration in this input mode."""
-        mode = InputMode(mode)
+        mode = check_enum("mode", mode, InputMode)
         if mode == InputMode.UNSIGNED:
             return (1 << self.in_bits) - 1
         return 1 << (self.in_bits - 1)
 
     def input_range(self, mode: InputMode) -> tuple[int, int]:
         """Inclusive range of legal input words in this mode."""
-        mode = InputMode(mode)
+        mode = check_enum("mode", mode, InputMode)
         if mode == InputMode.UNSIGNED:
             return 0, (1 << self.in_bits) - 1
         return -(1 << (self.in_bits - 1)), (1 << (self.in_bits - 1)) - 1
@@ -196,10 +318,13 @@ class TileParams:
     @property
     def cal_input_default(self) -> int:
         """Reset value of CAL_INPUT: the largest word whose conductance read cannot saturate
-        the capacitor (``rows * d * 2 * weight_max <= charge_max``), at least 1, at most the
-        largest positive word of the SIGNED mode (so it means the same in both modes)."""
+        the capacitor (``rows * d * 2 * weight_max <= charge_max``), at most the largest
+        positive word of the SIGNED mode (so it means the same in both modes). It is 0 when
+        even a read at word 1 can saturate (``rows * 2 * weight_max > charge_max``): such a
+        read integrates no charge, and without read noise a COMPENSATE then skips every
+        column (docs/spec.md section 10)."""
         d = self.charge_max // (self.rows * 2 * self.weight_max)
-        return max(1, min(d, (1 << (self.in_bits - 1)) - 1))
+        return min(d, (1 << (self.in_bits - 1)) - 1)
 
     @property
     def accumulator_bits(self) -> int:
@@ -215,7 +340,7 @@ class TileParams:
 
     def activation_window(self, activation: Activation, en_window=(0, None)) -> tuple[int, int]:
         """EN window [lo, hi] of an activation (docs/spec.md section 5)."""
-        activation = Activation(activation)
+        activation = check_enum("activation", activation, Activation)
         ob = self.out_bits
         if activation == Activation.RELU:
             return 0, self.out_max
@@ -247,10 +372,11 @@ class TileConfig:
 
     def resolved(self, params: TileParams) -> "TileConfig":
         """A validated copy with defaults filled in for ``params``."""
+        check_params(params)
         cfg = TileConfig(
-            input_mode=InputMode(self.input_mode),
-            input_source=InputSource(self.input_source),
-            activation=Activation(self.activation),
+            input_mode=check_enum("input_mode", self.input_mode, InputMode),
+            input_source=check_enum("input_source", self.input_source, InputSource),
+            activation=check_enum("activation", self.activation, Activation),
             ramp_shift=self.ramp_shift,
             en_lo=self.en_lo,
             en_hi=params.out_max if self.en_hi is None else self.en_hi,
@@ -267,12 +393,16 @@ class TileConfig:
         return cfg
 
     def validate(self, params: TileParams) -> None:
+        check_params(params)
+        check_enum("input_mode", self.input_mode, InputMode)
+        check_enum("input_source", self.input_source, InputSource)
+        check_enum("activation", self.activation, Activation)
         _check_int("ramp_shift", self.ramp_shift, 0, params.ramp_shift_max)
         _check_int("noise_seed", self.noise_seed, 0, (1 << 32) - 1)
         _check_int("noise_sigma", self.noise_sigma, 0, READ_NOISE_SIGMA_MAX)
-        _check_int("en_lo", self.en_lo, -(1 << 15), (1 << 15) - 1)
+        _check_int("en_lo", self.en_lo, -(1 << (EN_LO_BITS - 1)), (1 << (EN_LO_BITS - 1)) - 1)
         en_hi = params.out_max if self.en_hi is None else self.en_hi
-        _check_int("en_hi", en_hi, -(1 << 15), (1 << 15) - 1)
+        _check_int("en_hi", en_hi, -(1 << 62), 1 << 62)
         if not self.en_lo <= en_hi <= self.en_lo + params.out_max:
             raise ValueError(
                 f"EN window must satisfy lo <= hi <= lo + out_max ({params.out_max}), "
@@ -287,8 +417,23 @@ class TileConfig:
             if arr.shape != (params.cols,):
                 raise ValueError(f"{name} must have shape ({params.cols},), not {arr.shape}")
             if not np.issubdtype(arr.dtype, np.integer):
-                raise TypeError(f"{name} must be an integer array, not dtype {arr.dtype}")
+                raise TypeError(f"{name} must be an integer array with values in [{lo}, {hi}], "
+                                f"not dtype {arr.dtype}")
             if arr.size and (arr.min() < lo or arr.max() > hi):
                 bad = int(np.flatnonzero((arr < lo) | (arr > hi))[0])
                 raise ValueError(
                     f"{name}[{bad}] = {int(arr[bad])} is outside [{lo}, {hi}]")
+
+
+def check_params(params, name: str = "params") -> TileParams:
+    """``params`` if it is a :class:`TileParams`; ``TypeError`` naming ``name`` otherwise."""
+    if not isinstance(params, TileParams):
+        raise TypeError(f"{name} must be a TileParams, not {params!r}")
+    return params
+
+
+def check_config(config, name: str = "config") -> TileConfig:
+    """``config`` if it is a :class:`TileConfig`; ``TypeError`` naming ``name`` otherwise."""
+    if not isinstance(config, TileConfig):
+        raise TypeError(f"{name} must be a TileConfig, not {config!r}")
+    return config

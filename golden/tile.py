@@ -29,9 +29,9 @@ import numpy as np
 
 from . import crossbar, ilp
 from .crossbar import _weights_of, check_codes
-from .noise import read_noise
+from .noise import MVM_INDEX_MAX, read_noise
 from .ramp import Conversion
-from .spec import InputMode, TileConfig, TileParams
+from .spec import InputMode, TileConfig, TileParams, check_int
 from .timing import Timing, mvm_timing
 
 __all__ = ["MvmResult", "Tile"]
@@ -149,10 +149,7 @@ class Tile:
     def program_row(self, row: int, codes_row) -> None:
         """Write the codes ``(cols, devices_per_weight)`` of one row."""
         p = self._params
-        if isinstance(row, bool) or not isinstance(row, (int, np.integer)):
-            raise TypeError(f"row must be an integer, not {row!r}")
-        if not 0 <= row < p.rows:
-            raise ValueError(f"row {row} is outside [0, {p.rows - 1}]")
+        row = check_int("row", row, 0, p.rows - 1)
         c = check_codes(codes_row, (p.cols, p.devices_per_weight), p, name="codes_row")
         w = _weights_of(c, p)
         self._codes[row] = c
@@ -201,13 +198,14 @@ class Tile:
 
     def _noise(self, cfg: TileConfig, mvm_index, batch_shape: tuple) -> np.ndarray | None:
         """Read noise of MVMs ``mvm_index, mvm_index + 1, ...`` (None when NOISE_SIGMA = 0)."""
-        if isinstance(mvm_index, bool) or not isinstance(mvm_index, (int, np.integer)):
-            raise TypeError(f"mvm_index must be an integer, not {mvm_index!r}")
-        if mvm_index < 0:
-            raise ValueError(f"mvm_index must be >= 0, not {mvm_index}")
+        mvm_index = check_int("mvm_index", mvm_index, 0, MVM_INDEX_MAX)
+        if batch_shape and batch_shape[0] > 1:
+            check_int(f"mvm_index + {batch_shape[0] - 1} (the last vector of the batch)",
+                      mvm_index + batch_shape[0] - 1, 0, MVM_INDEX_MAX)
         if not cfg.noise_sigma:
             return None
-        index = mvm_index + np.arange(batch_shape[0]) if batch_shape else np.int64(mvm_index)
+        index = (np.int64(mvm_index) + np.arange(batch_shape[0], dtype=np.int64) if batch_shape
+                 else np.int64(mvm_index))
         return read_noise(cfg.noise_seed, cfg.noise_sigma, index, self._params.cols)
 
     def run(self, x, config: TileConfig, mvm_index: int = 0) -> MvmResult:

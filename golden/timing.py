@@ -7,7 +7,8 @@ from typing import Mapping
 
 import numpy as np
 
-from .spec import InputMode, Phase, TileConfig, TileParams
+from .spec import (InputMode, Phase, TileConfig, TileParams, check_config, check_enum,
+                   check_params)
 
 __all__ = ["Timing", "mvm_timing"]
 
@@ -43,7 +44,8 @@ def mvm_timing(params: TileParams, config: TileConfig, *,
     lasts as long as the external window, which the caller knows; by default it is the ILP's
     window, D + 1.
     """
-    mode = InputMode(config.input_mode)
+    check_params(params)
+    mode = check_enum("input_mode", check_config(config).input_mode, InputMode)
     if integrate_ticks is None:
         integrate_ticks = params.input_duration_max(mode) + 1
     elif isinstance(integrate_ticks, bool) or not isinstance(integrate_ticks, (int, np.integer)):

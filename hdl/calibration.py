@@ -94,8 +94,10 @@ class Calibrator(wiring.Component):
         rem_bits = n_bits + 2                               # 2 N + D
         div_bits = sum_bits + 1 + gb                        # 2 D << gain_bits
 
+        # at least two words: a one-word memory (one column) has a zero-width address, which
+        # Verilator rejects; the second word is then never written nor read
         ref = memory.Memory(shape=data.StructLayout({"charge": signed(cb), "gain": unsigned(gb)}),
-                            depth=p.cols, init=[])
+                            depth=max(2, p.cols), init=[])
         m.submodules.reference = ref
         wr = ref.write_port()
         rd = ref.read_port(domain="sync")

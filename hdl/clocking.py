@@ -20,29 +20,47 @@ of registers and of input ports that change no later than the falling edge; a st
 gated block accepts is therefore only ``ready`` while the block's clock runs (``<name>_en``).
 
 Every domain has the tile's asynchronous reset (``rst``).
+
+A tile on a chip is gated as a whole as well (``gate``): its ``core`` domain and every gated
+domain then also need the tile's own enable, sampled the same way, so that a tile with nothing
+to do costs a simulator nothing (docs/chip.md).
 """
 from amaranth.hdl import ClockDomain, ClockSignal, ResetSignal, Signal
 
 __all__ = ["add_core_domains", "add_gated_domain"]
 
 
-def add_core_domains(m) -> None:
-    """Define ``core`` (``clk``) and ``negedge`` (the falling edge of ``clk``) in module ``m``."""
+def add_core_domains(m, gate=None) -> Signal | None:
+    """Define ``core`` (``clk``) and ``negedge`` (the falling edge of ``clk``) in module ``m``.
+
+    With ``gate`` (a 1-bit value), ``core`` is ``clk`` gated by ``gate`` like any gated domain
+    (sampled on the falling edge, running on the first edge after reset) and the sampled gate
+    is returned; pass the same ``gate`` to every :func:`add_gated_domain` of the module.
+    """
     m.domains.core = ClockDomain("core", async_reset=True, local=True)
     m.domains.negedge = ClockDomain("negedge", clk_edge="neg", async_reset=True, local=True)
     m.d.comb += [
-        ClockSignal("core").eq(ClockSignal("sync")),
         ResetSignal("core").eq(ResetSignal("sync")),
         ClockSignal("negedge").eq(ClockSignal("sync")),
         ResetSignal("negedge").eq(ResetSignal("sync")),
     ]
+    if gate is None:
+        m.d.comb += ClockSignal("core").eq(ClockSignal("sync"))
+        return None
+    sampled = Signal(name="core_en", init=1)
+    m.d.negedge += sampled.eq(gate)
+    m.d.comb += ClockSignal("core").eq(ClockSignal("sync") & sampled)
+    return sampled
 
 
-def add_gated_domain(m, name: str, enable, *, running_after_reset: bool = False) -> Signal:
+def add_gated_domain(m, name: str, enable, *, running_after_reset: bool = False,
+                     gate=None) -> Signal:
     """Define domain ``name`` clocked by ``clk`` while ``enable`` held at the last falling edge.
 
     Returns the sampled enable (``<name>_en``): high during exactly the cycles whose closing
     rising edge the domain sees. Needs :func:`add_core_domains` in the same module first.
+
+    ``gate``: the module's own gate (see :func:`add_core_domains`), ANDed with ``enable``.
 
     The sampled enable resets to ``running_after_reset``: it decides the first rising edge
     after reset when no falling edge came between. A domain whose enable is high in the reset
@@ -52,7 +70,7 @@ def add_gated_domain(m, name: str, enable, *, running_after_reset: bool = False)
     if not isinstance(running_after_reset, bool):
         raise TypeError(f"running_after_reset must be a bool, not {running_after_reset!r}")
     sampled = Signal(name=f"{name}_en", init=running_after_reset)
-    m.d.negedge += sampled.eq(enable)
+    m.d.negedge += sampled.eq(enable if gate is None else enable & gate)
     m.domains += ClockDomain(name, async_reset=True, local=True)
     m.d.comb += [
         ClockSignal(name).eq(ClockSignal("sync") & sampled),

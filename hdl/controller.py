@@ -44,6 +44,8 @@ class LocalController(wiring.Component):
         Cycles since admission, valid with ``mvm_done``.
     collision : Out(1)
         One cycle: an external window opened while the tile was busy.
+    settling : Out(1)
+        The external-window edge detector still holds a window that has ended.
     """
 
     phase: Out(Phase)
@@ -64,6 +66,7 @@ class LocalController(wiring.Component):
     mvm_done: Out(1)
     latency: Out(32)
     collision: Out(1)
+    settling: Out(1)
 
     def elaborate(self, platform):
         m = Module()
@@ -103,6 +106,7 @@ class LocalController(wiring.Component):
         m.d.comb += [
             self.ext_gate.eq(self.ext_window & (admit | ext_active)),
             self.collision.eq(opening & ~quiet & (self.source == InputSource.LANES)),
+            self.settling.eq(ext_prev | ext_active),
         ]
 
         counter = Signal(32)

@@ -118,7 +118,9 @@ class Crossbar(wiring.Component):
         # eval_rows rows. Each word is a flat row of cols cells (cell c at bits
         # [c * cell_bits, (c + 1) * cell_bits)). Several narrower memories rather than one
         # word of all the group's rows: Yosys reads a memory's initial contents as one
-        # constant, and its time grows faster than the constant's length
+        # constant, and its time grows faster than the constant's length. At least two words:
+        # a one-word memory has a zero-width address, which Verilator rejects (rows <=
+        # eval_rows); the second word is then never written nor used
         R = p.eval_rows
         cells = cell_layout(p)
         word_bits = p.cols * cells.size
@@ -126,7 +128,7 @@ class Crossbar(wiring.Component):
         read_ports = []
         for k in range(R):
             m.submodules[f"codes_{k}"] = codes = memory.Memory(
-                shape=unsigned(word_bits), depth=p.eval_groups, init=[])
+                shape=unsigned(word_bits), depth=max(2, p.eval_groups), init=[])
             write_ports["prog"].append(codes.write_port())
             read_ports.append(codes.read_port(domain=self._mac_domain))
             write_ports["prog_hi"].append(codes.write_port())

@@ -1,15 +1,20 @@
-"""AXI4-Lite configuration registers (docs/spec.md section 8; map in golden/regs.py)."""
-from amaranth.hdl import Array, Module, Signal, Mux, Cat, Const, signed, unsigned
-from amaranth.lib import data, wiring
+"""AXI4-Lite configuration registers (docs/spec.md section 8).
+
+Decoding, legality checks and read-back are built from the register map
+(``golden.regs.TILE_MAP``): a field's name is the name of the signal that holds it here.
+"""
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, Value, signed, unsigned
+from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from golden import regs
-from golden.calibration import CAL_CMD_WIDTH, CalOp
-from golden.program import ProgramConfig
+from golden.regmap import OKAY, SLVERR, WORD_BITS
 from golden.spec import ERROR_BITS, ErrorBit, TileParams
 from .types import Activation, InputMode, InputSource, Phase
 
-__all__ = ["AXI4LiteSignature", "TileRegisters"]
+__all__ = ["AXI4LiteSignature", "AXI4LiteFront", "TileRegisters", "decode_map", "window_index",
+           "field_bits",
+           "field_legal", "word_legal", "read_word"]
 
 
 class AXI4LiteSignature(wiring.Signature):
@@ -28,8 +33,147 @@ class AXI4LiteSignature(wiring.Signature):
         return isinstance(other, AXI4LiteSignature) and other.addr_width == self.addr_width
 
 
-def _reg(name):
-    return regs.REGISTERS[name].address
+class AXI4LiteFront:
+    """The registered AXI4-Lite slave front end of every register file here (docs/spec.md
+    section 8, bus timing).
+
+    ``awready``/``wready`` rise together when address and data are both valid and no write is
+    in flight; the request is registered and carried out on the next cycle (``pending``), when
+    the owner sets ``bvalid`` and ``bresp`` (answered on the cycle after). A read address is
+    registered likewise: on the ``rpending`` cycle the owner sets ``rvalid``, ``rdata`` and
+    ``rresp``. ``active``: a request is being carried out or a response waits.
+    """
+
+    def __init__(self, m, bus):
+        self.bvalid, self.bresp = Signal(), Signal(2)
+        self.pending = Signal()
+        self.awaddr = Signal.like(bus.awaddr, name="awaddr_q")
+        self.wdata = Signal.like(bus.wdata, name="wdata_q")
+        self.wstrb = Signal.like(bus.wstrb, name="wstrb_q")
+        take = Signal()
+        m.d.comb += [
+            bus.bvalid.eq(self.bvalid), bus.bresp.eq(self.bresp),
+            take.eq(bus.awvalid & bus.wvalid & ~self.bvalid & ~self.pending),
+            bus.awready.eq(take), bus.wready.eq(take),
+        ]
+        with m.If(self.bvalid & bus.bready):
+            m.d.sync += self.bvalid.eq(0)
+        m.d.sync += self.pending.eq(take)
+        with m.If(take):
+            m.d.sync += [self.awaddr.eq(bus.awaddr), self.wdata.eq(bus.wdata),
+                         self.wstrb.eq(bus.wstrb)]
+
+        self.rvalid, self.rdata, self.rresp = Signal(), Signal(32), Signal(2)
+        self.rpending = Signal()
+        self.araddr = Signal.like(bus.araddr, name="araddr_q")
+        m.d.comb += [bus.rvalid.eq(self.rvalid), bus.rdata.eq(self.rdata),
+                     bus.rresp.eq(self.rresp), bus.arready.eq(~self.rvalid & ~self.rpending)]
+        with m.If(self.rvalid & bus.rready):
+            m.d.sync += self.rvalid.eq(0)
+        m.d.sync += self.rpending.eq(bus.arvalid & bus.arready)
+        with m.If(bus.arvalid & bus.arready):
+            m.d.sync += self.araddr.eq(bus.araddr)
+        self.active = self.pending | self.rpending | self.bvalid | self.rvalid
+
+
+def window_index(addr, register):
+    """Element index of a window register at byte address ``addr`` (valid when it hits)."""
+    bits = max(1, (register.count - 1).bit_length())
+    return (addr - register.offset)[2:2 + bits]
+
+
+def decode_map(m, rmap, addr, prefix):
+    """Hit signals of every register and window of a resolved map at ``addr``, the window
+    index (the word address) and ``mapped``."""
+    hits = {}
+    for r in rmap:
+        hit = Signal(name=f"{prefix}_{r.name.lower()}")
+        if r.count is None:
+            m.d.comb += hit.eq(addr == r.offset)
+        else:
+            m.d.comb += hit.eq((addr[:2] == 0) & (addr >= r.offset)
+                               & (addr < r.offset + 4 * r.count))
+        hits[r.name] = hit
+    index = Signal(range(1 << (len(addr) - 2)), name=f"{prefix}_index")
+    mapped = Signal(name=f"{prefix}_mapped")
+    m.d.comb += [index.eq(addr[2:]), mapped.eq(_any(hits.values()))]
+    return hits, index, mapped
+
+
+#: Registers the ramp reads: they live in the gated ``cfg`` domain (docs/spec.md section 9)
+CFG_DOMAIN_REGISTERS = ("CTRL", "RAMP_SHIFT", "EN_WINDOW", "GAIN", "OFFSET")
+
+#: Stored fields that are outputs of the register file (the others: EN_WINDOW.en_span, which
+#: reaches the ramp as ``en_hi``, and CAL_CMD, whose write is the ``cal_start`` pulse)
+CONFIG_OUTPUTS = ("input_mode", "input_source", "activation", "ramp_shift", "en_lo",
+                  "noise_seed", "noise_sigma", "prog_seed", "prog_tol", "prog_gain",
+                  "prog_noise", "prog_max_iter", "cal_input")
+
+#: Fields whose signal has an enum shape
+FIELD_ENUMS = {"input_mode": InputMode, "input_source": InputSource, "activation": Activation,
+               "phase": Phase}
+
+
+def _all(values):
+    out = Const(1)
+    for v in values:
+        out = out & v
+    return out
+
+
+def _any(values):
+    out = Const(0)
+    for v in values:
+        out = out | v
+    return out
+
+
+def field_bits(field, word):
+    """A field's bits in a bus word (signed fields as signed values)."""
+    bits = word[field.lsb:field.lsb + field.width]
+    return bits.as_signed() if field.signed else bits
+
+
+def field_legal(field, word):
+    """1 when the field's value in ``word`` is legal (one of its enum's values, or in
+    [lo, hi]); comparisons a field's width makes true anyway are left out."""
+    v = field_bits(field, word)
+    if field.enum is not None:
+        return _any(v == int(e) for e in field.enum)
+    lo_w = -(1 << (field.width - 1)) if field.signed else 0
+    hi_w = (1 << (field.width - 1 if field.signed else field.width)) - 1
+    return _all(([v >= field.lo] if field.lo > lo_w else [])
+                + ([v <= field.hi] if field.hi < hi_w else []))
+
+
+def word_legal(register, word):
+    """1 when every reserved bit of ``word`` is 0 and every field legal (rules aside)."""
+    checks = [field_legal(f, word) for f in register.fields]
+    if register.reserved_mask:
+        checks.append((word & register.reserved_mask) == 0)
+    return _all(checks)
+
+
+def read_word(register, values):
+    """The 32-bit read value of a register from its fields' signals (``values[name]``);
+    signed values are sign-extended to their field's width."""
+    parts, pos = [], 0
+    for f in sorted(register.fields, key=lambda f: f.lsb):
+        if f.lsb > pos:
+            parts.append(Const(0, f.lsb - pos))
+        parts.append(_extend(Value.cast(values[f.name]), f.width, f.signed))
+        pos = f.lsb + f.width
+    if pos < WORD_BITS:
+        parts.append(Const(0, WORD_BITS - pos))
+    return Cat(*parts)
+
+
+def _extend(v, width, is_signed):
+    if len(v) >= width:
+        return v[:width]
+    if is_signed:
+        return Cat(v, v[-1].replicate(width - len(v)))
+    return Cat(v, Const(0, width - len(v)))
 
 
 class TileRegisters(wiring.Component):
@@ -53,7 +197,7 @@ class TileRegisters(wiring.Component):
     events : In(ERROR_BITS)
         One-cycle error events, bit positions as ``ErrorBit``.
     prog_seed, prog_tol, prog_gain, prog_noise, prog_max_iter : Out
-        Programming configuration (PROG_*; reset values of ``golden.program.ProgramConfig``).
+        Programming configuration (PROG_*).
     prog_busy, prog_converged, prog_bad_target, prog_iter_msp, prog_iter_lsp, prog_iter_total,
     prog_fail_count, prog_fail_mask : In
         Programmer status (PROG_STATUS, PROG_ITER, PROG_FAILS, PROG_FAIL_MASK).
@@ -70,6 +214,7 @@ class TileRegisters(wiring.Component):
     cal_start, cal_op, cal_scope : Out(1)
         One cycle: a legal CAL_CMD write is carried out, with its fields.
     input_mode, input_source, activation, ramp_shift, en_lo, en_hi, gain, offset : Out
+        ``en_hi`` is ``EN_WINDOW``'s lo + span.
         The configuration. These registers (``CTRL``, ``RAMP_SHIFT``, ``EN_WINDOW``, ``GAIN``,
         ``OFFSET``) live in domain ``cfg_domain``, which must tick whenever ``writing`` or
         ``cal_gain_we`` is high (the tile gives it a gated clock: the ramp's per-column
@@ -82,14 +227,21 @@ class TileRegisters(wiring.Component):
         MVM_COUNT: MVMs completed since reset (keys the read noise).
     error : Out(ERROR_BITS)
         The ERROR register.
+    active : Out(1)
+        A request is being carried out or a response waits (with the bus idle, every other
+        register here changes only on events of the other blocks).
     """
 
     def __init__(self, params: TileParams, *, cfg_domain: str = "sync"):
+        if not isinstance(params, TileParams):
+            raise TypeError(f"params must be a TileParams, not {params!r}")
         if not isinstance(cfg_domain, str) or not cfg_domain:
             raise TypeError(f"cfg_domain must be a domain name, not {cfg_domain!r}")
         self._cfg_domain = cfg_domain
         self.params = p = params
-        super().__init__({
+        self.map = rmap = regs.TILE_MAP.resolve(p)
+        col_bits = max(1, (p.cols - 1).bit_length())
+        ports = {
             "bus": In(AXI4LiteSignature()),
             "writing": Out(1),
             "busy": In(1),
@@ -112,255 +264,183 @@ class TileRegisters(wiring.Component):
             "cal_clipped": In(range(p.cols + 1)),
             "cal_finished": In(1),
             "cal_gain_we": In(1),
-            "cal_gain_col": In(max(1, (p.cols - 1).bit_length())),
+            "cal_gain_col": In(col_bits),
             "cal_gain_value": In(p.gain_bits),
-            "cal_input": Out(p.in_bits, init=p.cal_input_default),
             "cal_start": Out(1),
             "cal_op": Out(1),
             "cal_scope": Out(1),
-            "input_mode": Out(InputMode),
-            "input_source": Out(InputSource),
-            "activation": Out(Activation),
-            "ramp_shift": Out(range(p.ramp_shift_max + 1)),
-            "en_lo": Out(signed(16)),
-            "en_hi": Out(signed(16), init=p.out_max),
+            "en_hi": Out(signed(p.en_hi_bits), init=p.out_max),
             # one signal per column, not one wide vector (see hdl.crossbar.Crossbar.charge)
             "gain": Out(unsigned(p.gain_bits)).array(p.cols),
             "offset": Out(signed(p.offset_bits)).array(p.cols),
-            "noise_seed": Out(32),
-            "noise_sigma": Out(regs.NOISE_SIGMA_BITS),
             "mvm_count": Out(32),
-            "prog_seed": Out(32, init=ProgramConfig().seed),
-            "prog_tol": Out(p.code_bits, init=ProgramConfig().tol),
-            "prog_gain": Out(8, init=ProgramConfig().pulse_gain),
-            "prog_noise": Out(8, init=ProgramConfig().noise_scale),
-            "prog_max_iter": Out(8, init=ProgramConfig().max_iter),
             "error": Out(ERROR_BITS),
-        })
+            "active": Out(1),
+        }
+        # the configuration outputs: one per stored field, shaped and reset as the map says
+        for name in CONFIG_OUTPUTS:
+            ports[name] = Out(self._field_shape(name), init=self._field(name).reset)
+        super().__init__(ports)
+
+    def _field(self, name):
+        for r, f in self.map.fields():
+            if f.name == name and not r.const:
+                return f
+        raise KeyError(name)
+
+    def _field_shape(self, name):
+        """Shape of a stored field: its enum, or the narrowest holding its legal values."""
+        if name in FIELD_ENUMS:
+            return FIELD_ENUMS[name]
+        width, is_signed = self._field(name).storage
+        return signed(width) if is_signed else unsigned(width)
 
     def elaborate(self, platform):
         m = Module()
         p = self.params
+        rmap = self.map
         bus = self.bus
         cfg = m.d[self._cfg_domain]
-        ro = regs.ro_values(p)
         col_bits = max(1, (p.cols - 1).bit_length())
+        scalars = [r for r in rmap if r.count is None]
+        windows = {r.name: r for r in rmap if r.count is not None}
+        assert set(windows) == {"GAIN", "OFFSET", "PROG_FAIL_MASK"}, set(windows)
 
-        mvm_count = self.mvm_count
+        # -- storage: every field of a single RW register, in its domain ---------------------
+        store = {}
+        for r in scalars:
+            if r.access != "RW":
+                continue
+            for f in r.fields:
+                if f.name in CONFIG_OUTPUTS:
+                    store[f.name] = getattr(self, f.name)
+                else:
+                    store[f.name] = Signal(self._field_shape(f.name), init=f.reset,
+                                           name=f.name)
+        m.d.comb += self.en_hi.eq(store["en_lo"] + store["en_span"])
+
+        # values of the read-only fields
         last_latency = Signal(32)
         prog_rows = Signal(16)
         prog_rows_converged = Signal(16)
+        error = Signal(ERROR_BITS)
+        status = {
+            "busy": self.busy, "phase": self.phase, "mvm_count": self.mvm_count,
+            "last_latency": last_latency, "prog_rows": prog_rows,
+            "prog_rows_converged": prog_rows_converged,
+            **{f.name: error[f.lsb] for f in regs.ERROR_FIELDS},
+        }
+        for name in ("prog_busy", "prog_converged", "prog_bad_target", "prog_iter_msp",
+                     "prog_iter_lsp", "prog_iter_total", "prog_fail_count", "cal_busy",
+                     "cal_reference_valid", "cal_skipped", "cal_clipped"):
+            status[name] = getattr(self, name)
+
         with m.If(self.prog_row_done):
             m.d.sync += [prog_rows.eq(prog_rows + 1),
                          prog_rows_converged.eq(prog_rows_converged + self.prog_converged)]
         with m.If(self.mvm_done):
-            m.d.sync += [mvm_count.eq(mvm_count + 1), last_latency.eq(self.latency)]
+            m.d.sync += [self.mvm_count.eq(self.mvm_count + 1), last_latency.eq(self.latency)]
         with m.If(self.cal_finished):
-            m.d.sync += mvm_count.eq(mvm_count + 1)
-        cal_cmd = Signal(CAL_CMD_WIDTH)
+            m.d.sync += self.mvm_count.eq(self.mvm_count + 1)
 
         # GAIN[c] and OFFSET[c]: one flat register each (column c at bits [c*w, (c+1)*w)), so
         # that a write is one part-select update rather than a comparison per column on every
         # cycle; the ports are constant slices of them
         gb, ofb = p.gain_bits, p.offset_bits
-        gains = Signal(p.cols * gb, init=sum(p.gain_one << (c * gb) for c in range(p.cols)))
+        gain_reset = windows["GAIN"].fields[0].reset
+        gains = Signal(p.cols * gb, init=sum(gain_reset << (c * gb) for c in range(p.cols)))
         offsets = Signal(p.cols * ofb)
         for c in range(p.cols):
             m.d.comb += [self.gain[c].eq(gains[c * gb:(c + 1) * gb]),
                          self.offset[c].eq(offsets[c * ofb:(c + 1) * ofb])]
 
-        ctrl = Signal(regs.CTRL_WIDTH)
-        m.d.comb += [
-            self.input_mode.eq(ctrl[regs.CTRL_INPUT_MODE[0]]),
-            self.input_source.eq(ctrl[regs.CTRL_INPUT_SOURCE[0]]),
-            self.activation.eq(ctrl[regs.CTRL_ACTIVATION[0]:][:regs.CTRL_ACTIVATION[1]]),
-        ]
-
-        def decode(addr):
-            """Signals: one per fixed register, plus array hits and the column index."""
-            hits = {name: Signal(name=f"{prefix(addr)}_{name.lower()}")
-                    for name in regs.REGISTERS}
-            for name, sig in hits.items():
-                m.d.comb += sig.eq(addr == _reg(name))
-            gain_hit = Signal(name=f"{prefix(addr)}_gain")
-            offset_hit = Signal(name=f"{prefix(addr)}_offset")
-            mask_hit = Signal(name=f"{prefix(addr)}_fail_mask")
-            col = Signal(range(1 << 14), name=f"{prefix(addr)}_col")
-            m.d.comb += [
-                col.eq(addr[2:]),
-                gain_hit.eq((addr[:2] == 0) & (addr >= regs.GAIN_BASE)
-                            & (addr < regs.GAIN_BASE + 4 * p.cols)),
-                offset_hit.eq((addr[:2] == 0) & (addr >= regs.OFFSET_BASE)
-                              & (addr < regs.OFFSET_BASE + 4 * p.cols)),
-                mask_hit.eq((addr[:2] == 0) & (addr >= regs.FAIL_MASK_BASE)
-                            & (addr < regs.fail_mask_address(regs.fail_mask_words(p)))),
-            ]
-            mapped = Signal(name=f"{prefix(addr)}_mapped")
-            m.d.comb += mapped.eq(Cat(*hits.values(), gain_hit, offset_hit, mask_hit) != 0)
-            return hits, gain_hit, offset_hit, mask_hit, col[:col_bits], mapped
-
-        def prefix(addr):
-            return "wr" if addr.name == "awaddr_q" else "rd"
+        def decode(addr, prefix):
+            return decode_map(m, rmap, addr, prefix)
 
         # -- write channel --------------------------------------------------------------------
         events = Signal(ERROR_BITS)
-        bvalid, bresp = Signal(), Signal(2)
-        m.d.comb += [bus.bvalid.eq(bvalid), bus.bresp.eq(bresp)]
-        with m.If(bvalid & bus.bready):
-            m.d.sync += bvalid.eq(0)
-        take = Signal()
-        pending = Signal()
-        awaddr = Signal.like(bus.awaddr, name="awaddr_q")
-        wdata = Signal.like(bus.wdata, name="wdata_q")
-        wstrb = Signal.like(bus.wstrb, name="wstrb_q")
-        m.d.comb += [
-            take.eq(bus.awvalid & bus.wvalid & ~bvalid & ~pending),
-            bus.awready.eq(take), bus.wready.eq(take),
-        ]
-        m.d.sync += pending.eq(take)
+        front = AXI4LiteFront(m, bus)
+        pending, awaddr, wdata, wstrb = front.pending, front.awaddr, front.wdata, front.wstrb
+        bvalid, bresp = front.bvalid, front.bresp
         m.d.comb += self.writing.eq(pending)
-        with m.If(take):
-            m.d.sync += [awaddr.eq(bus.awaddr), wdata.eq(bus.wdata), wstrb.eq(bus.wstrb)]
-        hits, gain_hit, offset_hit, mask_hit, col, mapped = decode(awaddr)
-        is_ro = (Cat(*(hits[r.name] for r in regs.REGISTERS.values() if r.access == "RO")) != 0) \
-            | mask_hit
-        cfg_hit = (hits["CTRL"] | hits["RAMP_SHIFT"] | hits["EN_WINDOW"] | hits["NOISE_SEED"]
-                   | hits["NOISE_SIGMA"] | hits["CAL_INPUT"] | hits["CAL_CMD"] | gain_hit
-                   | offset_hit)
-
-        win_lo, win_hi = wdata[:16].as_signed(), wdata[16:].as_signed()
-        offset_value = wdata.as_signed()
+        hits, index, mapped = decode(awaddr, "wr")
+        col = index[:col_bits]
+        is_ro = _any(hits[r.name] for r in rmap if r.access == "RO")
+        is_config = _any(hits[r.name] for r in rmap if r.config)
+        rules = {"reference_held": (wdata[0] == int(regs.CalOp.REFERENCE))
+                 | self.cal_reference_valid}
         legal = Signal()
-        with m.If(hits["CTRL"]):
-            act = wdata[regs.CTRL_ACTIVATION[0]:][:regs.CTRL_ACTIVATION[1]]
-            m.d.comb += legal.eq((wdata[regs.CTRL_WIDTH:] == 0) & (act <= max(a.value for a in Activation)))
-        with m.Elif(hits["RAMP_SHIFT"]):
-            m.d.comb += legal.eq(wdata <= p.ramp_shift_max)
-        with m.Elif(hits["EN_WINDOW"]):
-            m.d.comb += legal.eq((win_lo <= win_hi) & (win_hi <= win_lo + p.out_max))
-        with m.Elif(hits["PROG_TOL"]):
-            m.d.comb += legal.eq(wdata <= p.code_max)
-        with m.Elif(hits["PROG_GAIN"] | hits["PROG_MAX_ITER"]):
-            m.d.comb += legal.eq((wdata >= 1) & (wdata <= 255))
-        with m.Elif(hits["PROG_NOISE"]):
-            m.d.comb += legal.eq(wdata <= 255)
-        with m.Elif(hits["NOISE_SIGMA"]):
-            m.d.comb += legal.eq(wdata[regs.NOISE_SIGMA_BITS:] == 0)
-        with m.Elif(hits["CAL_INPUT"]):
-            m.d.comb += legal.eq(wdata[p.in_bits:] == 0)
-        with m.Elif(hits["CAL_CMD"]):
-            m.d.comb += legal.eq((wdata[CAL_CMD_WIDTH:] == 0)
-                                 & ((wdata[0] == CalOp.REFERENCE) | self.cal_reference_valid))
-        with m.Elif(gain_hit):
-            m.d.comb += legal.eq(wdata[p.gain_bits:] == 0)
-        with m.Elif(offset_hit):
-            m.d.comb += legal.eq((offset_value >= -(1 << p.out_bits))
-                                 & (offset_value < (1 << p.out_bits)))
-        with m.Else():
-            m.d.comb += legal.eq(1)
+        with m.Switch(Cat(*(hits[r.name] for r in rmap if r.access == "RW"))):
+            for i, r in enumerate(r for r in rmap if r.access == "RW"):
+                with m.Case("-" * (sum(q.access == "RW" for q in rmap) - 1 - i) + "1"
+                            + "-" * i):
+                    ok = word_legal(r, wdata)
+                    if r.rule is not None:
+                        ok = ok & rules[r.rule]
+                    m.d.comb += legal.eq(ok)
 
-        error = Signal(ERROR_BITS)
         clear = Signal(ERROR_BITS)
         with m.If(pending):
-            m.d.sync += [bvalid.eq(1), bresp.eq(regs.OKAY)]
+            m.d.sync += [bvalid.eq(1), bresp.eq(OKAY)]
             with m.If(~mapped | is_ro | (wstrb != 0xF)):
-                m.d.sync += bresp.eq(regs.SLVERR)
+                m.d.sync += bresp.eq(SLVERR)
                 m.d.comb += events[ErrorBit.BAD_ADDRESS].eq(1)
             with m.Elif(hits["ERROR"]):
                 m.d.comb += clear.eq(wdata[:ERROR_BITS])
-            with m.Elif(cfg_hit & self.busy):
-                m.d.sync += bresp.eq(regs.SLVERR)
+            with m.Elif(is_config & self.busy):
+                m.d.sync += bresp.eq(SLVERR)
                 m.d.comb += events[ErrorBit.BUSY_WRITE].eq(1)
             with m.Elif(~legal):
-                m.d.sync += bresp.eq(regs.SLVERR)
+                m.d.sync += bresp.eq(SLVERR)
                 m.d.comb += events[ErrorBit.BAD_VALUE].eq(1)
             with m.Else():
-                with m.If(hits["CTRL"]):
-                    cfg += ctrl.eq(wdata)
-                with m.If(hits["RAMP_SHIFT"]):
-                    cfg += self.ramp_shift.eq(wdata)
-                with m.If(hits["EN_WINDOW"]):
-                    cfg += [self.en_lo.eq(win_lo), self.en_hi.eq(win_hi)]
-                with m.If(hits["NOISE_SEED"]):
-                    m.d.sync += self.noise_seed.eq(wdata)
-                with m.If(hits["NOISE_SIGMA"]):
-                    m.d.sync += self.noise_sigma.eq(wdata)
-                with m.If(hits["CAL_INPUT"]):
-                    m.d.sync += self.cal_input.eq(wdata)
+                for r in scalars:
+                    if r.access != "RW":
+                        continue
+                    domain = cfg if r.name in CFG_DOMAIN_REGISTERS else m.d.sync
+                    with m.If(hits[r.name]):
+                        domain += [store[f.name].eq(field_bits(f, wdata)) for f in r.fields]
                 with m.If(hits["CAL_CMD"]):
-                    m.d.sync += cal_cmd.eq(wdata)
-                    m.d.comb += [self.cal_start.eq(1), self.cal_op.eq(wdata[0]),
-                                 self.cal_scope.eq(wdata[1])]
-                for reg, port in (("PROG_SEED", self.prog_seed), ("PROG_TOL", self.prog_tol),
-                                  ("PROG_GAIN", self.prog_gain), ("PROG_NOISE", self.prog_noise),
-                                  ("PROG_MAX_ITER", self.prog_max_iter)):
-                    with m.If(hits[reg]):
-                        m.d.sync += port.eq(wdata)
-                with m.If(gain_hit):
+                    cmd = rmap["CAL_CMD"]
+                    m.d.comb += [self.cal_start.eq(1),
+                                 self.cal_op.eq(field_bits(cmd.field("cal_op"), wdata)),
+                                 self.cal_scope.eq(field_bits(cmd.field("cal_scope"), wdata))]
+                with m.If(hits["GAIN"]):
                     cfg += gains.word_select(col, gb).eq(wdata)
-                with m.If(offset_hit):
+                with m.If(hits["OFFSET"]):
                     cfg += offsets.word_select(col, ofb).eq(wdata)
         # the calibrator's GAIN writes (the bus cannot write GAIN while it runs: busy)
         with m.If(self.cal_gain_we):
             cfg += gains.word_select(self.cal_gain_col, gb).eq(self.cal_gain_value)
 
         # -- read channel ---------------------------------------------------------------------
-        rvalid, rdata, rresp = Signal(), Signal(32), Signal(2)
-        rpending = Signal()
-        araddr = Signal.like(bus.araddr, name="araddr_q")
-        m.d.comb += [bus.rvalid.eq(rvalid), bus.rdata.eq(rdata), bus.rresp.eq(rresp),
-                     bus.arready.eq(~rvalid & ~rpending)]
-        with m.If(rvalid & bus.rready):
-            m.d.sync += rvalid.eq(0)
-        m.d.sync += rpending.eq(bus.arvalid & bus.arready)
-        with m.If(bus.arvalid & bus.arready):
-            m.d.sync += araddr.eq(bus.araddr)
-        rhits, rgain_hit, roffset_hit, rmask_hit, rcol, rmapped = decode(araddr)
+        rvalid, rdata, rresp = front.rvalid, front.rdata, front.rresp
+        rpending, araddr = front.rpending, front.araddr
+        rhits, rindex, rmapped = decode(araddr, "rd")
+        rcol = rindex[:col_bits]
         with m.If(rpending):
-            m.d.sync += [rvalid.eq(1), rresp.eq(Mux(rmapped, regs.OKAY, regs.SLVERR)),
-                         rdata.eq(0)]
+            m.d.sync += [rvalid.eq(1), rresp.eq(Mux(rmapped, OKAY, SLVERR)), rdata.eq(0)]
             with m.If(~rmapped):
                 m.d.comb += events[ErrorBit.BAD_ADDRESS].eq(1)
-            for name, value in ro.items():
-                with m.If(rhits[name]):
+            for r in scalars:
+                if r.const:
+                    value = Const(r.reset_word(), WORD_BITS)
+                else:
+                    value = read_word(r, store if r.access == "RW" else status)
+                with m.If(rhits[r.name]):
                     m.d.sync += rdata.eq(value)
-            values = {
-                "CTRL": ctrl,
-                "RAMP_SHIFT": self.ramp_shift,
-                "EN_WINDOW": Cat(self.en_lo, self.en_hi),
-                "STATUS": Cat(self.busy, self.phase),
-                "ERROR": error,
-                "MVM_COUNT": mvm_count,
-                "LAST_LATENCY": last_latency,
-                "NOISE_SEED": self.noise_seed,
-                "NOISE_SIGMA": self.noise_sigma,
-                "PROG_SEED": self.prog_seed,
-                "PROG_TOL": self.prog_tol,
-                "PROG_GAIN": self.prog_gain,
-                "PROG_NOISE": self.prog_noise,
-                "PROG_MAX_ITER": self.prog_max_iter,
-                "PROG_STATUS": Cat(self.prog_busy, self.prog_converged, self.prog_bad_target),
-                "PROG_ITER": Cat(self.prog_iter_msp, self.prog_iter_lsp, self.prog_iter_total),
-                "PROG_FAILS": self.prog_fail_count,
-                "PROG_ROWS": Cat(prog_rows, prog_rows_converged),
-                "CAL_INPUT": self.cal_input,
-                "CAL_CMD": cal_cmd,
-                "CAL_STATUS": Cat(self.cal_busy, self.cal_reference_valid),
-                "CAL_SKIPPED": self.cal_skipped,
-                "CAL_CLIPPED": self.cal_clipped,
-            }
-            for name, value in values.items():
-                with m.If(rhits[name]):
-                    m.d.sync += rdata.eq(value)
-            with m.If(rgain_hit):
-                m.d.sync += rdata.eq(gains.word_select(rcol, gb))
-            with m.If(roffset_hit):
-                m.d.sync += rdata.eq(offsets.word_select(rcol, ofb).as_signed())
-            with m.If(rmask_hit):
+            with m.If(rhits["GAIN"]):
+                m.d.sync += rdata.eq(read_word(windows["GAIN"],
+                                               {"gain": gains.word_select(rcol, gb)}))
+            with m.If(rhits["OFFSET"]):
+                m.d.sync += rdata.eq(read_word(windows["OFFSET"],
+                                               {"offset": offsets.word_select(rcol, ofb)}))
+            with m.If(rhits["PROG_FAIL_MASK"]):
                 words = [self.prog_fail_mask[32 * k:32 * k + 32]
-                         for k in range(regs.fail_mask_words(p))]
+                         for k in range(windows["PROG_FAIL_MASK"].count)]
                 m.d.sync += rdata.eq(Array(words)[rcol] if len(words) > 1 else words[0])
 
         m.d.sync += error.eq((error & ~clear) | events | self.events)
-        m.d.comb += self.error.eq(error)
+        m.d.comb += [self.error.eq(error),
+                     self.active.eq(front.active)]
         return m

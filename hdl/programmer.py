@@ -9,25 +9,20 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from golden import program as gprog
-from golden.spec import TileParams
+from golden.spec import ROW_INDEX_BITS, TileParams
 from .rng import gated as rng_gated, irwin_hall, mix32_signal
 from .storage import held_word
 from .types import ProgPhase, any_of, cell_layout, row_write_layout
 
-__all__ = ["ProgPhase", "RowProgrammer", "command_layout", "target_bits"]
-
-
-def target_bits(p: TileParams) -> int:
-    """Width of a signed target weight: holds +-weight_max (and some illegal values)."""
-    return p.weight_max.bit_length() + 1
+__all__ = ["ProgPhase", "RowProgrammer", "command_layout"]
 
 
 def command_layout(p: TileParams) -> data.StructLayout:
     """Payload of the ``cmd`` stream: the row index (noise key only) and one signed target
     weight per column."""
     return data.StructLayout({
-        "row": unsigned(16),
-        "targets": data.ArrayLayout(signed(target_bits(p)), p.cols),
+        "row": unsigned(ROW_INDEX_BITS),
+        "targets": data.ArrayLayout(signed(p.target_bits), p.cols),
     })
 
 
@@ -105,7 +100,7 @@ class RowProgrammer(wiring.Component):
         p = self.params
         cb, cm, F = p.code_bits, p.code_max, p.f_factor
         four = p.devices_per_weight == 4
-        tw = target_bits(p)
+        tw = p.target_bits
 
         def gated(cond, name, shape, value):
             # operands read twice go through one of these (hdl.rng.gated)
@@ -113,7 +108,7 @@ class RowProgrammer(wiring.Component):
 
         # -- registers of the run --------------------------------------------------------------
         state = Signal(ProgPhase)
-        row = Signal(16)
+        row = Signal(ROW_INDEX_BITS)
         seed = Signal(32)
         tol = Signal(cb)
         gain = Signal(8)

@@ -6,7 +6,7 @@ from amaranth.hdl import Cat, Module, Signal, Const, Mux, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from golden.spec import TileParams
+from golden.spec import EN_LO_BITS, TileParams
 from .bitslice import ripple
 from .rng import gated
 from .types import Activation, PulseLanesSignature, any_of
@@ -47,8 +47,8 @@ class RampConverter(wiring.Component):
             "start": In(1),
             "ramp_shift": In(range(p.ramp_shift_max + 1)),
             "activation": In(Activation),
-            "en_lo": In(signed(16)),
-            "en_hi": In(signed(16)),
+            "en_lo": In(signed(EN_LO_BITS)),
+            "en_hi": In(signed(p.en_hi_bits)),
             "gain": In(unsigned(p.gain_bits)).array(p.cols),
             "offset": In(signed(p.offset_bits)).array(p.cols),
             "lanes": Out(PulseLanesSignature(p.cols)),
@@ -61,7 +61,7 @@ class RampConverter(wiring.Component):
         ob = p.out_bits
 
         # EN window of the selected activation
-        lo, hi = Signal(signed(17)), Signal(signed(17))
+        lo, hi = Signal(signed(p.en_hi_bits)), Signal(signed(p.en_hi_bits))
         with m.Switch(self.activation):
             for act in (Activation.RELU, Activation.IDENTITY, Activation.HARD_SIGMOID):
                 with m.Case(act):

@@ -47,11 +47,26 @@ class Tile(wiring.Component):
         The row programmer is running (or its result waits for the array).
     error : Out(1)
         Some ERROR bit is set.
+    input_source : Out(InputSource)
+        ``CTRL.input_source`` (the chip checks routes into the tile against it).
+    active : Out(1)
+        Some register of the tile may change on the next clock edge even with every input idle
+        (no stream ``valid``, no AXI request, no window on ``lanes_in``). While ``active`` is
+        low and the inputs are idle, a clock edge changes nothing.
+
+    With ``clock_gate=True`` the tile stops its own clock while it is not ``active`` and its
+    inputs are idle (every domain, ``core`` included, is gated by that condition, sampled on
+    the falling edge): an idle tile on a chip costs a simulator nothing. Its ports then must
+    change only on rising clock edges (driven by registers), which holds on a chip; the
+    behaviour is cycle for cycle that of the tile without the gate.
     """
 
-    def __init__(self, params: TileParams = TileParams()):
+    def __init__(self, params: TileParams = TileParams(), *, clock_gate: bool = False):
         if not isinstance(params, TileParams):
             raise TypeError(f"params must be a TileParams, not {params!r}")
+        if not isinstance(clock_gate, bool):
+            raise TypeError(f"clock_gate must be a bool, not {clock_gate!r}")
+        self.clock_gate = clock_gate
         self.params = params
         super().__init__({
             "x": In(stream.Signature(input_layout(params))),
@@ -65,6 +80,8 @@ class Tile(wiring.Component):
             "busy": Out(1),
             "prog_busy": Out(1),
             "error": Out(1),
+            "active": Out(1),
+            "input_source": Out(InputSource),
         })
 
     def elaborate(self, platform):
@@ -79,7 +96,8 @@ class Tile(wiring.Component):
         # the OLP (``emit``, CONVERT to OUTPUT) and the row programmer (``prog``, while it is
         # busy or offered a command); the configuration registers the ramp reads (CTRL,
         # RAMP_SHIFT, EN_WINDOW, GAIN, OFFSET) tick only when written (``cfg``)
-        add_core_domains(m)
+        gate = Signal(name="tile_gate") if self.clock_gate else None
+        add_core_domains(m, gate)
         regs = TileRegisters(p, cfg_domain="cfg")
         ilp = InputLandingPad(p, load_domain="load")
         xbar = Crossbar(p, count_domain="count", mac_domain="mac", sample_domain="sample")
@@ -97,19 +115,20 @@ class Tile(wiring.Component):
         m.submodules.programmer = DomainRenamer("prog")(prg)
         emit_prev = Signal()
         m.d.core += emit_prev.eq(ramp.lanes.window)
-        add_gated_domain(m, "cfg", regs.writing | cal.gain_we)
+        add_gated_domain(m, "cfg", regs.writing | cal.gain_we, gate=gate)
         # the ILP takes a vector only on a cycle its clocks run: ``load`` runs while it could
         # take one (idle, and the host or the calibrator may offer), a function of registers
         # alone and high in the reset state, so x.ready is never high on a cycle it is off
         can_load = Signal()
         m.d.comb += can_load.eq(ilp.fill.ready & (ctl.accept_host | cal.load))
-        add_gated_domain(m, "load", can_load, running_after_reset=True)
+        add_gated_domain(m, "load", can_load, running_after_reset=True, gate=gate)
         add_gated_domain(m, "count", xbar.counting | ilp.lanes.window | can_load,
-                         running_after_reset=True)
-        add_gated_domain(m, "mac", xbar.evaluating | xbar.done)
-        add_gated_domain(m, "sample", xbar.closing)
-        add_gated_domain(m, "emit", ramp.start | ramp.lanes.window | emit_prev | olp.o.valid)
-        prog_clock = add_gated_domain(m, "prog", prg.busy | self.target.valid)
+                         running_after_reset=True, gate=gate)
+        add_gated_domain(m, "mac", xbar.evaluating | xbar.done, gate=gate)
+        add_gated_domain(m, "sample", xbar.closing, gate=gate)
+        add_gated_domain(m, "emit", ramp.start | ramp.lanes.window | emit_prev | olp.o.valid,
+                         gate=gate)
+        prog_clock = add_gated_domain(m, "prog", prg.busy | self.target.valid, gate=gate)
         connect(m, wiring.flipped(self.csr), regs.bus)
 
         # a command is taken only on a cycle the programmer's clock runs
@@ -243,10 +262,20 @@ class Tile(wiring.Component):
             self.phase.eq(ctl.phase),
             self.busy.eq(ctl.busy),
             self.error.eq(regs.error != 0),
+            self.input_source.eq(regs.input_source),
         ]
         events = regs.events
         bad_target_prev = Signal()
         m.d.core += bad_target_prev.eq(prg.bad_target)
+
+        # what keeps the tile's registers moving with idle inputs (see ``active``)
+        m.d.comb += self.active.eq(ctl.busy | ctl.settling | prg.busy | cal.busy | regs.active
+                                   | lanes_in.window | emit_prev | olp.o.valid
+                                   | (bad_target_prev ^ prg.bad_target))
+        if gate is not None:
+            m.d.comb += gate.eq(self.active | self.x.valid | self.prog.valid | self.target.valid
+                                | self.csr.awvalid | self.csr.wvalid | self.csr.arvalid
+                                | self.lanes_in.window)
         m.d.comb += [
             events[ErrorBit.BAD_ROW].eq(xbar.bad_row),
             events[ErrorBit.CAP_SAT].eq(xbar.done & xbar.cap_sat),

@@ -94,7 +94,7 @@ def cell_layout(p: TileParams) -> data.StructLayout:
 def row_write_layout(p: TileParams) -> data.StructLayout:
     """Payload of the ``prog`` stream: one row index and that row's codes for every column."""
     return data.StructLayout({
-        "row": unsigned(16),
+        "row": unsigned(gspec.ROW_INDEX_BITS),
         "codes": data.ArrayLayout(cell_layout(p), p.cols),
     })
 

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
-    "Port", "CLOCK_HALF_PERIOD_NS", "CLOCK_PERIOD_NS", "emit", "reset_domain_fragment",
+    "Port", "CLOCK_HALF_PERIOD_NS", "CLOCK_PERIOD_NS", "TB_CLOCK", "LIVE_SUFFIX", "emit",
+    "reset_domain_fragment", "sampled_outputs", "check_module_name",
     "signature_ports",
     "verilog_ports", "module_ports", "icarus_compat", "write_wrapper", "main", "WIDE_INPUT_BITS",
     "add_size_arguments", "params_from_args",
@@ -34,6 +35,12 @@ CLOCK_PERIOD_NS = 2 * CLOCK_HALF_PERIOD_NS
 CYCLE_COUNTER = "tb_cycle"
 CYCLE_COUNTER_BITS = 64
 
+#: Clock of the bus-functional models in a wrapper with sampled ports: the inverse of ``clk``.
+TB_CLOCK = "tb_clk"
+
+#: Suffix of the live output of a sampled port (the wrapper's port of that name is the sample).
+LIVE_SUFFIX = "__live"
+
 #: Inputs wider than this are registers of the testbench wrapper rather than ports.
 WIDE_INPUT_BITS = 64
 
@@ -44,6 +51,34 @@ MAX_NS_NAME = "tb_max_ns"
 #: Verilog define that makes the wrapper dump an FST (Icarus; Verilator traces with --trace-fst).
 DUMP_DEFINE = "TB_DUMP_FST"
 DUMP_FILE = "waves.fst"
+
+
+_IDENTIFIER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
+#: Reserved words of Verilog-2005 (IEEE 1364-2005 annex B) and of SystemVerilog's common ones,
+#: which cannot name a module.
+_KEYWORDS = frozenset("""
+    always and assign automatic begin buf bufif0 bufif1 case casex casez cell cmos config
+    deassign default defparam design disable edge else end endcase endconfig endfunction
+    endgenerate endmodule endprimitive endspecify endtable endtask event for force forever fork
+    function generate genvar highz0 highz1 if ifnone incdir include initial inout input instance
+    integer join large liblist library localparam macromodule medium module nand negedge nmos
+    nor noshowcancelled not notif0 notif1 or output parameter pmos posedge primitive pull0 pull1
+    pulldown pullup pulsestyle_ondetect pulsestyle_onevent rcmos real realtime reg release repeat
+    rnmos rpmos rtran rtranif0 rtranif1 scalared showcancelled signed small specify specparam
+    strong0 strong1 supply0 supply1 table task time tran tranif0 tranif1 tri tri0 tri1 triand
+    trior trireg unsigned use uwire vectored wait wand weak0 weak1 while wire wor xnor xor
+    bit byte class endclass interface endinterface logic package endpackage program endprogram
+    int shortint longint string typedef enum struct union void
+""".split())
+
+
+def check_module_name(name) -> str:
+    """``name`` if it can name a Verilog module (a simple identifier, not a reserved word);
+    ``ValueError`` saying what is legal otherwise."""
+    if not isinstance(name, str) or not _IDENTIFIER_RE.match(name) or name in _KEYWORDS:
+        raise ValueError(f"module name must be a Verilog identifier (a letter or '_', then "
+                         f"letters, digits, '_' or '$'; not a reserved word), not {name!r}")
+    return name
 
 
 @dataclass(frozen=True)
@@ -75,6 +110,7 @@ def emit(component, name: str, path, *, progress=None) -> str:
     ``progress``, if given, is called with one line of text as each step starts: elaboration,
     netlist and RTLIL, Yosys' ``write_verilog``, each line with the seconds of the step before.
     """
+    check_module_name(name)
     os.environ["AMARANTH_USE_YOSYS"] = "builtin"    # reproducible: the pinned WASM Yosys
     from amaranth.back import rtlil, verilog
     say = progress or (lambda line: None)
@@ -217,8 +253,15 @@ def icarus_compat(text: str) -> tuple[str, int]:
     return text, rewrites + zeros
 
 
+def sampled_outputs(ports: list[Port], sampled=()) -> list[Port]:
+    """The output ports of the signature members named in ``sampled`` (``csr`` -> ``csr__*``)."""
+    prefixes = tuple(f"{name}__" for name in sampled)
+    return [port for port in ports if port.direction == "output" and prefixes
+            and port.name.startswith(prefixes)]
+
+
 def write_wrapper(path, module: str, ports: list[Port], *, wrapper: str | None = None,
-                  clock: str = "clk") -> str:
+                  clock: str = "clk", sampled=()) -> str:
     """Write a testbench wrapper around ``module``; return the wrapper's module name.
 
     The wrapper (module ``<module>_tb`` unless ``wrapper`` is given) drives ``clock`` (of the
@@ -237,13 +280,29 @@ def write_wrapper(path, module: str, ports: list[Port], *, wrapper: str | None =
     per cycle), which for the 512 x 512 tile's row-write, target and input payloads (26 kbit)
     cost a tenth of the simulation time; a register is read in place.
 
+    ``sampled`` names signature members (``"csr"``) whose ports bus-functional models drive,
+    e.g. cocotbext-axi's AxiLiteMaster. Each output of those members reaches the wrapper's port
+    of the same name through a register loaded at the rising edge of the clock, the live output
+    stays visible as ``<name>__live``, and the wrapper adds ``tb_clk``, the inverse of the
+    clock. A model that samples at ``RisingEdge(tb_clk)`` (the clock's falling edge) then reads
+    the outputs as they were just before the last rising edge, with its own drives as the module
+    took them at that edge, and what it drives reaches the module before the next rising edge:
+    the handshakes it sees are the ones the module saw, in Verilator (whose ``RisingEdge``
+    callback on an HDL clock comes after the clocked logic has run) as in Icarus. With the HDL
+    clock a model must not sample at ``RisingEdge(clk)`` itself (shared/design/TOOLCHAIN.md).
+
     Note: an undriven input port of a toplevel is ``z`` in Icarus but 0 in Verilator; a test
     drives every input (``tb.runner.idle_inputs``) before releasing reset.
     """
     wrapper = wrapper or f"{module}_tb"
     names = [port.name for port in ports]   # a combinational module has no clock port: the
                                             # wrapper's clock then only paces the test
-    for reserved in (CYCLE_COUNTER, MAX_NS_NAME):
+    sampled = list(sampled)
+    sampled_ports = sampled_outputs(ports, sampled)
+    for name in sampled:
+        if not any(port.name.startswith(f"{name}__") for port in ports):
+            raise ValueError(f"Module {module!r} has no ports of a member named {name!r}")
+    for reserved in (CYCLE_COUNTER, MAX_NS_NAME) + ((TB_CLOCK,) if sampled else ()):
         if reserved in names:
             raise ValueError(f"Module {module!r} has a port named {reserved!r}, which the "
                              f"wrapper reserves")
@@ -270,6 +329,23 @@ def write_wrapper(path, module: str, ports: list[Port], *, wrapper: str | None =
         f"  always #{CLOCK_HALF_PERIOD_NS} {clock} = ~{clock};",
         "",
     ]
+    if sampled_ports:
+        lines += [
+            f"  // sampled ports ({', '.join(sampled)}): the models' clock, the inverse of {clock},",
+            f"  // and the outputs as they were just before the last rising edge of {clock}",
+            f"  reg {TB_CLOCK} = 1'b1;",
+            f"  always #{CLOCK_HALF_PERIOD_NS} {TB_CLOCK} = ~{TB_CLOCK};",
+        ]
+        for port in sampled_ports:
+            width = "" if port.width == 1 else f"[{port.width - 1}:0] "
+            lines += [
+                f"  wire {width}{port.name}{LIVE_SUFFIX};",
+                f"  reg {width}{port.name}__sample = {port.width}'d0;",
+                f"  always @(posedge {clock}) {port.name}__sample <= {port.name}{LIVE_SUFFIX};",
+                f"  assign {port.name} = {port.name}__sample;",
+            ]
+        lines.append("")
+    live = {port.name for port in sampled_ports}
     if held:
         lines.append("  // wide inputs: written by the test through VPI (no port copy per evaluation)")
         lines += [f"  reg [{port.width - 1}:0] {port.name} = {port.width}'d0;" for port in held]
@@ -281,7 +357,7 @@ def write_wrapper(path, module: str, ports: list[Port], *, wrapper: str | None =
         f"    {CYCLE_COUNTER} <= {CYCLE_COUNTER} + {CYCLE_COUNTER_BITS}'d1;",
         "",
         f"  {module} dut (",
-        ",\n".join(f"    .{name}({name})" for name in names),
+        ",\n".join(f"    .{name}({name}{LIVE_SUFFIX if name in live else ''})" for name in names),
         "  );",
         "",
         "  // +tb_max_ns=<n> ends the simulation at n ns: with a free-running HDL clock the",
@@ -340,13 +416,23 @@ def params_from_args(parser: argparse.ArgumentParser, args):
         parser.error(str(error))
 
 
+def _module_name(text: str) -> str:
+    try:
+        return check_module_name(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _parser() -> argparse.ArgumentParser:
+    from golden.cli import writable_dir
     parser = argparse.ArgumentParser(
         prog="python -m hdl.verilog",
         description="Emit the tile (hdl.tile.Tile) as Verilog module 'tile' in DIR/tile.v.")
     add_size_arguments(parser)
-    parser.add_argument("--name", default="tile", help="module name (and file stem)")
-    parser.add_argument("--out", default="build", metavar="DIR")
+    parser.add_argument("--name", type=_module_name, default="tile",
+                        help="module name (and file stem): a Verilog identifier")
+    parser.add_argument("--out", type=writable_dir, default="build", metavar="DIR",
+                        help="output directory (created if needed; checked before emission)")
     parser.add_argument("--wrapper", action="store_true",
                         help="also write DIR/<name>_tb.v, the HDL-clock testbench wrapper")
     return parser

@@ -18,6 +18,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from golden.cli import writable_file                                     # noqa: E402
 from golden.spec import Activation, InputMode, TileConfig, TileParams   # noqa: E402
 from golden.tile import Tile as GoldenTile                               # noqa: E402
 from tb.stimulus import random_codes, random_inputs                      # noqa: E402
@@ -136,7 +137,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[64, 512],
                     help="square tile sizes (rows = cols) to measure")
-    ap.add_argument("--json", default=str(ROOT / "build" / "bench.json"))
+    ap.add_argument("--json", type=writable_file, default=str(ROOT / "build" / "bench.json"),
+                    help="where to write the figures (checked before measuring)")
     ap.add_argument("--quick", action="store_true", help="fewer MVMs and repeats")
     args = ap.parse_args(argv)
     for s in args.sizes:

@@ -43,7 +43,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from golden import device                                                # noqa: E402
+from golden import cli, device                                           # noqa: E402
 from golden.calibration import CalOp, CalScope, Calibrator               # noqa: E402
 from golden.spec import Activation, InputMode, TileConfig, TileParams    # noqa: E402
 from golden.tile import Tile                                             # noqa: E402
@@ -315,22 +315,20 @@ def plot(result: dict, path: Path) -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--seed", type=int, default=1, help="master seed (default 1)")
-    ap.add_argument("--out-dir", type=Path, default=Path("build/drift"),
+    ap.add_argument("--seed", type=cli.seed, default=1,
+                    help=f"master seed, 0..{cli.SEED_MAX} (default 1)")
+    ap.add_argument("--out-dir", type=cli.writable_dir, default="build/drift",
                     help="output directory (default build/drift)")
     ap.add_argument("--rows", type=int, default=512)
     ap.add_argument("--cols", type=int, default=512)
-    ap.add_argument("--batch", type=int, default=1024, help="random input vectors (1024)")
+    ap.add_argument("--batch", type=cli.int_in_range(1), default=1024,
+                    help="random input vectors (1024)")
     ap.add_argument("--devices", type=int, choices=(2, 4), default=4)
     ap.add_argument("--f-factor", type=int, default=1)
     ap.add_argument("--convention", choices=sorted(device.CONVENTIONS), default="kit",
                     help="device-model convention (golden/device.py; default kit)")
     ap.add_argument("--no-plot", action="store_true", help="skip drift.png")
     args = ap.parse_args(argv)
-    if args.seed < 0:
-        ap.error(f"--seed must be >= 0, not {args.seed}")
-    if args.batch < 1:
-        ap.error(f"--batch must be >= 1, not {args.batch}")
     try:
         TileParams(rows=args.rows, cols=args.cols, devices_per_weight=args.devices,
                    f_factor=args.f_factor)

@@ -24,7 +24,7 @@ from golden import noise as gnoise
 from golden import ilp as gilp
 from golden import olp as golp
 from golden import ramp as gramp
-from golden.spec import Activation, InputMode, TileConfig, TileParams
+from golden.spec import EN_LO_BITS, Activation, InputMode, TileConfig, TileParams, check_int
 from .pack import pack_row_write, pack_words, unpack_words
 from .scoreboard import assert_equal_arrays
 
@@ -117,11 +117,20 @@ class Scenario:
         return random_bits(self.rng, self.input_widths[name])
 
     def _emit(self, **values) -> int:
-        """Append one cycle; ports not named carry random bits. Returns the cycle's index."""
+        """Append one cycle; ports not named carry random bits. A value must fit its port as
+        an unsigned or a two's complement number (a negative one is stored in two's
+        complement). Returns the cycle's index."""
         k = self.cycles
+        for name in values:
+            if name not in self.input_widths:
+                raise ValueError(f"{self.block}: no input port {name!r}")
         for name, width in self.input_widths.items():
-            value = values[name] if name in values else self._garbage(name)
-            self.inputs[name].append(int(value) & ((1 << width) - 1))
+            if name in values:
+                value = check_int(f"{self.block} port {name}", values[name],
+                                  -(1 << (width - 1)), (1 << width) - 1)
+            else:
+                value = self._garbage(name)
+            self.inputs[name].append(value & ((1 << width) - 1))
         return k
 
     def check(self, trace: dict, seed=None) -> None:
@@ -642,7 +651,8 @@ class RampScenario(Scenario):
     def __init__(self, p: TileParams, rng, conversions: int = 40, activations=tuple(Activation)):
         shift_width = max(1, p.ramp_shift_max.bit_length())
         super().__init__({"charge": p.cols * p.charge_bits, "start": 1,
-                          "ramp_shift": shift_width, "activation": 3, "en_lo": 16, "en_hi": 16,
+                          "ramp_shift": shift_width, "activation": 3, "en_lo": EN_LO_BITS,
+                          "en_hi": p.en_hi_bits,
                           "gain": p.cols * p.gain_bits, "offset": p.cols * p.offset_bits},
                          {"lanes__pulse": p.cols, "lanes__sign": p.cols, "lanes__window": 1,
                           "out_sat": 1}, rng)
@@ -754,7 +764,7 @@ class RampScenario(Scenario):
             gain[pick] = self.unit_gain()
         lo = int(rng.integers(-p.out_max - 2, p.out_max + 3))
         if rng.random() < 0.1:
-            lo = int(rng.choice([-(1 << 15), (1 << 15) - 1 - p.out_max]))
+            lo = int(rng.choice([-(1 << (EN_LO_BITS - 1)), (1 << (EN_LO_BITS - 1)) - 1]))
         hi = lo + int(rng.integers(0, p.out_max + 1))
         return TileConfig(activation=act, ramp_shift=shift, en_lo=lo, en_hi=hi, gain=gain,
                           offset=offset)

@@ -36,7 +36,7 @@ def run_scenario(component, scenario, vcd: str | None = None) -> dict:
     """Play ``scenario.inputs`` cycle by cycle on a fresh simulation of ``component``; return
     ``{output name: [one unsigned sample per cycle]}`` (sampled after the cycle's inputs
     settled, i.e. the values the next rising edge sees)."""
-    from amaranth.sim import Simulator
+    from .simdrv import simulate
     from hdl.verilog import reset_domain_fragment
 
     ports = flat_ports(component)
@@ -57,12 +57,5 @@ def run_scenario(component, scenario, vcd: str | None = None) -> dict:
                 trace[name].append(ctx.get(port) & mask)
             await ctx.tick()
 
-    sim = Simulator(reset_domain_fragment(component)[0])   # the emitted design's domain
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    if vcd:
-        with sim.write_vcd(vcd):
-            sim.run()
-    else:
-        sim.run()
+    simulate(reset_domain_fragment(component)[0], bench, vcd)   # the emitted design's domain
     return trace

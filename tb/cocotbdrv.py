@@ -9,9 +9,9 @@ from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge, Timer, with_timeo
 from cocotb.utils import get_sim_time
 
 from golden.regs import RegisterFile
-from golden.spec import TileParams
+from golden.spec import TileParams, check_params
 from hdl.verilog import CLOCK_PERIOD_NS
-from .pack import pack_row_write, pack_targets, pack_words, unpack_words
+from .pack import csr_request, pack_row_write, pack_targets, pack_words, unpack_words
 from .runner import idle_inputs, params_from_env
 
 __all__ = ["TileTB"]
@@ -22,7 +22,7 @@ class TileTB:
 
     def __init__(self, dut, params: TileParams | None = None):
         self.dut = dut
-        self.p = params or params_from_env()
+        self.p = check_params(params_from_env() if params is None else params)
         self.regs = RegisterFile(self.p)     # golden model of the register contents
         p = self.p
         # no wait in a healthy tile comes near this: a hang fails instead of running forever
@@ -68,12 +68,14 @@ class TileTB:
     # here, so the testbench drives the five channels itself: address and data together, then
     # the response, one transaction at a time.
     async def csr_write(self, address: int, data: int, strobe: int = 0xF) -> int:
-        """Write one 32-bit register; return the AXI response (0 OKAY, 2 SLVERR)."""
+        """Write one 32-bit register (``data`` unsigned, as on the bus); return the AXI
+        response (0 OKAY, 2 SLVERR)."""
+        address, data, strobe = csr_request(address, data, strobe)
         dut = self.dut
         await FallingEdge(dut.clk)
         dut.csr__awaddr.value = address
         dut.csr__awprot.value = 0
-        dut.csr__wdata.value = data & 0xFFFFFFFF
+        dut.csr__wdata.value = data
         dut.csr__wstrb.value = strobe
         dut.csr__awvalid.value = 1
         dut.csr__wvalid.value = 1
@@ -88,6 +90,9 @@ class TileTB:
 
     async def csr_write_bytes(self, address: int, data: bytes) -> int:
         """A narrow write: ``data`` at byte ``address`` with the matching byte strobes."""
+        address, _, _ = csr_request(address)
+        if not isinstance(data, (bytes, bytearray)) or not data:
+            raise TypeError(f"data must be 1 to 4 bytes, not {data!r}")
         lane = address & 3
         if lane + len(data) > 4:
             raise ValueError(f"{len(data)} bytes at {address:#x} cross a 32-bit word")
@@ -97,6 +102,7 @@ class TileTB:
 
     async def csr_read(self, address: int) -> tuple[int, int]:
         """Read one 32-bit register; return (data, AXI response)."""
+        address, _, _ = csr_request(address)
         dut = self.dut
         await FallingEdge(dut.clk)
         dut.csr__araddr.value = address

@@ -17,17 +17,12 @@ import numpy as np
 
 from golden import program as gprog
 from golden.program import ProgPhase, ProgramConfig
-from golden.spec import TileParams
+from golden.spec import TileParams, check_int, check_int_array
 from .blocks import Scenario, _per_cycle, _unpack_fields
 from .pack import pack_words, unpack_words
 from .scoreboard import assert_equal_arrays
 
-__all__ = ["ProgrammerScenario", "Command", "target_bits"]
-
-
-def target_bits(p: TileParams) -> int:
-    """Width of a target field of the cmd payload (``hdl.programmer.target_bits``)."""
-    return p.weight_max.bit_length() + 1
+__all__ = ["ProgrammerScenario", "Command"]
 
 
 class Command:
@@ -36,8 +31,10 @@ class Command:
     ``valid_from``/``accept`` (cycles of the result window)."""
 
     def __init__(self, row: int, targets, cfg: ProgramConfig):
-        self.row = int(row)
-        self.targets = np.asarray(targets, dtype=np.int64)
+        self.row = check_int("row", row, 0, (1 << 16) - 1)
+        self.targets = check_int_array("targets", targets)
+        if not isinstance(cfg, ProgramConfig):
+            raise TypeError(f"cfg must be a ProgramConfig, not {cfg!r}")
         self.cfg = cfg
         self.offer = self.handshake = self.valid_from = self.accept = None
         self.result = None
@@ -77,7 +74,7 @@ class ProgrammerScenario(Scenario):
                  configs=None, codes_known: bool = True):
         self.p = p
         self.codes_known = codes_known
-        self.tw = target_bits(p)
+        self.tw = p.target_bits
         self.cell_bits = p.devices_per_weight * p.code_bits
         outputs = {"cmd__ready": 1, "result__valid": 1,
                    "result__payload": 16 + p.cols * self.cell_bits,

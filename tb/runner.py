@@ -117,7 +117,7 @@ def _sha256(*parts) -> str:
 
 def _source_files(component) -> list[Path]:
     """Files whose change can change the emitted Verilog."""
-    files = sorted((ROOT / "hdl").rglob("*.py")) + [ROOT / "golden" / "spec.py"]
+    files = sorted((ROOT / "hdl").rglob("*.py")) + sorted((ROOT / "golden").rglob("*.py"))
     with contextlib.suppress(TypeError, OSError):
         own = Path(inspect.getsourcefile(type(component))).resolve()
         if own not in files:
@@ -132,17 +132,18 @@ def _params_json(component) -> str:
     return "null"
 
 
-def _emit_cached(component, toplevel: str, params_key: str):
+def _emit_cached(component, toplevel: str, params_key: str, sampled=()):
     """Emit ``component`` and its wrapper unless ``build/sim/emit/`` already holds them."""
     from hdl import verilog as hv
     from hdl.verilog import Port
 
-    emit_dir = BUILD_ROOT / "emit" / f"{toplevel}_{params_key}"
+    emit_dir = BUILD_ROOT / "emit" / (f"{toplevel}_{params_key}"
+                                      + (f"_s-{'-'.join(sampled)}" if sampled else ""))
     params_json = _params_json(component)
     sig_ports = [port.as_json() for port in hv.signature_ports(component)]
     digest = _sha256(
         importlib.metadata.version("amaranth"), toplevel, params_key, params_json,
-        json.dumps(sig_ports),
+        json.dumps(sig_ports), json.dumps(list(sampled)),
         *(f"{path}\0{path.read_bytes().hex()}" for path in _source_files(component)))
     verilog_path = emit_dir / f"{toplevel}.v"
     meta_path = emit_dir / "emit.json"
@@ -150,17 +151,28 @@ def _emit_cached(component, toplevel: str, params_key: str):
         meta = None
         with contextlib.suppress(OSError, ValueError):
             meta = json.loads(meta_path.read_text())
+        extra = getattr(component, "extra_modules", lambda: [])()
         if meta and meta.get("hash") == digest and verilog_path.exists() and \
-                (emit_dir / meta["wrapper_file"]).exists():
+                (emit_dir / meta["wrapper_file"]).exists() and \
+                all((emit_dir / f).exists() for f in meta.get("extra_files", [])):
             component._MustUse__used = True    # not elaborated: no "UnusedElaboratable" warning
             print(f"tb.runner: {toplevel} [{params_key}] Verilog is up to date in {emit_dir}")
         else:
             start = time.perf_counter()
+            extra_files = []
+            for name, module in extra:      # modules the top instantiates (hdl.chip: the tile)
+                extra_text = hv.emit(module, name, emit_dir / f"{name}.v")
+                extra_files.append(f"{name}.v")
+                print(f"tb.runner: emitted {name} for {toplevel} [{params_key}] "
+                      f"({len(extra_text) / 1e6:.2f} MB) in "
+                      f"{time.perf_counter() - start:.1f} s", flush=True)
             text = hv.emit(component, toplevel, verilog_path)
             ports = hv.module_ports(component, text, toplevel)
-            wrapper = hv.write_wrapper(emit_dir / f"{toplevel}_tb.v", toplevel, ports)
+            wrapper = hv.write_wrapper(emit_dir / f"{toplevel}_tb.v", toplevel, ports,
+                                       sampled=sampled)
             seconds = time.perf_counter() - start
             meta = {"hash": digest, "toplevel": toplevel, "wrapper": wrapper,
+                    "extra_files": extra_files,
                     "wrapper_file": f"{wrapper}.v", "params": json.loads(params_json),
                     "ports": [port.as_json() for port in ports], "emit_seconds": seconds}
             meta_path.write_text(json.dumps(meta, indent=1))
@@ -168,8 +180,9 @@ def _emit_cached(component, toplevel: str, params_key: str):
                   f"({len(text) / 1e6:.2f} MB) in {seconds:.1f} s")
     wrapper_ports = [Port.from_json(item) for item in meta["ports"] if item[0] != "clk"]
     wrapper_ports.append(Port(hv.CYCLE_COUNTER, hv.CYCLE_COUNTER_BITS, "output"))
+    extra_paths = [emit_dir / f for f in meta.get("extra_files", [])]
     return (emit_dir, verilog_path, emit_dir / meta["wrapper_file"], meta["wrapper"],
-            params_json, wrapper_ports)
+            params_json, wrapper_ports, extra_paths)
 
 
 @contextlib.contextmanager
@@ -218,7 +231,7 @@ def _verilator_without_public_flat_rw():
     return VerilatorWrapperPublic()
 
 
-def _public_wrapper_config(build_dir: Path, wrapper: str, ports) -> Path:
+def _public_wrapper_config(build_dir: Path, wrapper: str, ports, sampled=()) -> Path:
     """A Verilator config that makes only the wrapper's own signals reachable through VPI.
 
     The 1.9 runner passes ``--public-flat-rw``, which makes every signal of the design public:
@@ -243,6 +256,9 @@ def _public_wrapper_config(build_dir: Path, wrapper: str, ports) -> Path:
         # Verilator matches its internal names, in which "__" is escaped: match it as "*"
         lines.append(f'{kind} -module "{wrapper}" -var "{port.name.replace("__", "*")}"')
     lines.append(f'public_flat_rd -module "{wrapper}" -var "clk"')
+    if sampled:
+        from hdl.verilog import TB_CLOCK
+        lines.append(f'public_flat_rd -module "{wrapper}" -var "{TB_CLOCK}"')
     text = "\n".join(lines) + "\n"
     if not path.exists() or path.read_text() != text:
         path.write_text(text)
@@ -260,7 +276,8 @@ def _run_name(test_module: str, testcase) -> str:
 
 
 def run_cocotb(component_factory, toplevel_name: str, test_module: str, simulator: str,
-               params_key: str, testcase=None, extra_env=None, waves: bool = False) -> Path:
+               params_key: str, testcase=None, extra_env=None, waves: bool = False,
+               sampled=()) -> Path:
     """Emit, wrap, build and simulate; fail unless every cocotb test passed.
 
     ``component_factory()`` returns the ``wiring.Component`` to test (constructing it is cheap;
@@ -276,6 +293,9 @@ def run_cocotb(component_factory, toplevel_name: str, test_module: str, simulato
         warnings.simplefilter("ignore", UserWarning)
         from cocotb.runner import get_results, get_runner
 
+    if not callable(component_factory):
+        raise TypeError(f"component_factory must be a callable that returns the component, "
+                        f"not {component_factory!r}")
     if simulator not in _SIMULATORS:
         raise ValueError(f"Simulator must be one of {_SIMULATORS}, not {simulator!r}")
     if not isinstance(params_key, str) or not _KEY_RE.match(params_key):
@@ -290,10 +310,11 @@ def run_cocotb(component_factory, toplevel_name: str, test_module: str, simulato
         sys.path.insert(0, str(ROOT))
 
     component = component_factory()
-    emit_dir, verilog_path, wrapper_path, wrapper, params_json, wrapper_ports = \
-        _emit_cached(component, toplevel_name, params_key)
+    emit_dir, verilog_path, wrapper_path, wrapper, params_json, wrapper_ports, extra_paths = \
+        _emit_cached(component, toplevel_name, params_key, tuple(sampled))
 
     build_dir = BUILD_ROOT / simulator / (f"{toplevel_name}_{params_key}" +
+                                          (f"_s-{'-'.join(sampled)}" if sampled else "") +
                                           ("_waves" if waves else ""))
     runner = get_runner(simulator)
     if simulator == "verilator" and os.environ.get("TB_PUBLIC_ALL", "0") in ("", "0"):
@@ -303,7 +324,8 @@ def run_cocotb(component_factory, toplevel_name: str, test_module: str, simulato
         build_args += ["-CFLAGS", f"-DVL_VALUE_STRING_MAX_WORDS="
                        f"{_vpi_string_words(max(port.width for port in wrapper_ports))}"]
         if os.environ.get("TB_PUBLIC_ALL", "0") in ("", "0"):
-            build_args += [str(_public_wrapper_config(build_dir, wrapper, wrapper_ports))]
+            build_args += [str(_public_wrapper_config(build_dir, wrapper, wrapper_ports,
+                                                      sampled))]
         build_kwargs = dict(build_args=build_args, waves=waves)
         test_kwargs = dict(waves=waves,
                            test_args=["--trace-file", "waves.fst"] if waves else [])
@@ -314,16 +336,17 @@ def run_cocotb(component_factory, toplevel_name: str, test_module: str, simulato
         test_kwargs = dict(timescale=ICARUS_TIMESCALE, plusargs=["-fst"] if waves else [])
         binary = build_dir / "sim.vvp"
 
-    sources = [verilog_path, wrapper_path]
+    sources = extra_paths + [verilog_path, wrapper_path]
     if simulator == "icarus":
-        # a patched copy, same file name, in the Icarus build directory (see icarus_compat)
+        # patched copies, same file names, in the Icarus build directory (see icarus_compat)
         from hdl.verilog import icarus_compat
-        text, rewrites = icarus_compat(verilog_path.read_text())
-        if rewrites:
-            sources[0] = build_dir / verilog_path.name
-            with _locked(build_dir):
-                if not sources[0].exists() or sources[0].read_text() != text:
-                    sources[0].write_text(text)
+        for i, path in enumerate(sources[:-1]):
+            text, rewrites = icarus_compat(path.read_text())
+            if rewrites:
+                sources[i] = build_dir / path.name
+                with _locked(build_dir):
+                    if not sources[i].exists() or sources[i].read_text() != text:
+                        sources[i].write_text(text)
     configs = [Path(arg) for arg in build_kwargs.get("build_args", []) if arg.endswith(".vlt")]
     build_hash = _sha256(simulator, importlib.metadata.version("cocotb"), wrapper,
                          json.dumps(build_kwargs, sort_keys=True),

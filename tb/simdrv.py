@@ -1,23 +1,28 @@
 """amaranth.sim driver of the tile (the fast tier: no Verilog, no build)."""
 import numpy as np
 
-from golden.spec import TileParams
-from .pack import pack_row_write, pack_targets, pack_words, unpack_words
+from golden.spec import TileParams, check_params
+from .pack import CSR_ADDRESS_BITS, csr_request, pack_row_write, pack_targets, pack_words, unpack_words
 
-__all__ = ["SimTileDriver", "run_sim"]
+__all__ = ["SimTileDriver", "run_sim", "simulate"]
 
 
 class SimTileDriver:
     """Drives a ``hdl.tile.Tile`` from an amaranth.sim async testbench ``ctx``."""
 
     def __init__(self, ctx, dut, params: TileParams):
-        self.ctx, self.dut, self.p = ctx, dut, params
+        self.ctx, self.dut, self.p = ctx, dut, check_params(params)
+        # the bus's address width (the tile's 16 bits; wider on a chip's bus)
+        self.address_bits = len(dut.csr.awaddr) if dut is not None else CSR_ADDRESS_BITS
 
     async def _write_request(self, address: int, data: int, strobe: int = 0xF) -> None:
-        """Address and data handshake of a write; ``bready`` is high on return."""
+        """Address and data handshake of a write (``data`` unsigned, as on the bus);
+        ``bready`` is high on return."""
+        address, data, strobe = csr_request(address, data, strobe,
+                                             address_bits=self.address_bits)
         ctx, bus = self.ctx, self.dut.csr
         ctx.set(bus.awaddr, address)
-        ctx.set(bus.wdata, data & 0xFFFFFFFF)
+        ctx.set(bus.wdata, data)
         ctx.set(bus.wstrb, strobe)
         ctx.set(bus.awvalid, 1)
         ctx.set(bus.wvalid, 1)
@@ -27,6 +32,8 @@ class SimTileDriver:
         ctx.set(bus.bready, 1)
 
     async def csr_write(self, address: int, data: int, strobe: int = 0xF) -> int:
+        address, data, strobe = csr_request(address, data, strobe,
+                                             address_bits=self.address_bits)
         ctx, bus = self.ctx, self.dut.csr
         await self._write_request(address, data, strobe)
         resp, = await ctx.tick().sample(bus.bresp).until(bus.bvalid)
@@ -34,6 +41,7 @@ class SimTileDriver:
         return resp
 
     async def csr_read(self, address: int) -> tuple[int, int]:
+        address, _, _ = csr_request(address, address_bits=self.address_bits)
         ctx, bus = self.ctx, self.dut.csr
         ctx.set(bus.araddr, address)
         ctx.set(bus.arvalid, 1)
@@ -43,6 +51,16 @@ class SimTileDriver:
         data, resp = await ctx.tick().sample(bus.rdata, bus.rresp).until(bus.rvalid)
         ctx.set(bus.rready, 0)
         return data, resp
+
+    async def configure(self, config) -> None:
+        """Load a TileConfig, writing only the registers that change (``self.regs`` is the
+        golden model of the register contents)."""
+        from golden.regs import RegisterFile
+        if getattr(self, "regs", None) is None:
+            self.regs = RegisterFile(self.p)
+        for address, data in self.regs.load(config):
+            resp = await self.csr_write(address, data)
+            assert resp == 0, f"CSR write {address:#x} <- {data:#x} answered {resp}"
 
     async def program_row(self, row: int, codes_row) -> None:
         ctx, prog = self.ctx, self.dut.prog
@@ -110,22 +128,28 @@ class SimTileDriver:
             await self.ctx.tick()
 
 
-def run_sim(params: TileParams, testbench, vcd: str | None = None):
-    """Simulate a fresh ``Tile(params)`` with ``await testbench(driver, ctx, dut)``."""
+def simulate(fragment, bench, vcd: str | None = None) -> None:
+    """Run an amaranth.sim testbench ``bench`` (an ``async def bench(ctx)``) on ``fragment``
+    with a 10 ns clock, writing ``vcd`` when given."""
     from amaranth.sim import Simulator
-    from hdl.tile import Tile
-    from hdl.verilog import reset_domain_fragment
-
-    dut = Tile(params)
-    sim = Simulator(reset_domain_fragment(dut)[0])     # the emitted design's domain
+    sim = Simulator(fragment)
     sim.add_clock(1e-8)
-
-    async def bench(ctx):
-        await testbench(SimTileDriver(ctx, dut, params), ctx, dut)
-
     sim.add_testbench(bench)
     if vcd:
         with sim.write_vcd(vcd):
             sim.run()
     else:
         sim.run()
+
+
+def run_sim(params: TileParams, testbench, vcd: str | None = None):
+    """Simulate a fresh ``Tile(params)`` with ``await testbench(driver, ctx, dut)``."""
+    from hdl.tile import Tile
+    from hdl.verilog import reset_domain_fragment
+
+    dut = Tile(params)
+
+    async def bench(ctx):
+        await testbench(SimTileDriver(ctx, dut, params), ctx, dut)
+
+    simulate(reset_domain_fragment(dut)[0], bench, vcd)     # the emitted design's domain

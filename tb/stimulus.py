@@ -1,16 +1,20 @@
 """Seeded random stimulus shared by the amaranth.sim and cocotb tiers."""
 import numpy as np
 
-from golden.spec import Activation, InputMode, TileConfig, TileParams
+from golden.spec import (EN_LO_BITS, Activation, InputMode, TileConfig, TileParams, check_enum,
+                         check_int, check_params)
 
 __all__ = ["random_codes", "random_inputs", "random_config", "fitted_ramp_shift"]
 
 
 def random_codes(rng, p: TileParams) -> np.ndarray:
+    check_params(p, "p")
     return rng.integers(0, p.code_max + 1, size=(p.rows, p.cols, p.devices_per_weight))
 
 
 def random_inputs(rng, p: TileParams, mode: InputMode, n: int) -> np.ndarray:
+    check_params(p, "p")
+    n = check_int("n", n, 0)
     lo, hi = p.input_range(mode)
     return rng.integers(lo, hi + 1, size=(n, p.rows))
 
@@ -28,8 +32,14 @@ def fitted_ramp_shift(golden, xs, mode: InputMode) -> int:
 
 def random_config(rng, p: TileParams, mode: InputMode, activation: Activation,
                   ramp_shift: int) -> TileConfig:
+    check_params(p, "p")
+    mode = check_enum("mode", mode, InputMode)
+    activation = check_enum("activation", activation, Activation)
+    ramp_shift = check_int("ramp_shift", ramp_shift, 0, p.ramp_shift_max)
     width = int(rng.integers(0, p.out_max + 1))
-    lo = int(rng.integers(-p.out_max, p.out_max + 1))
+    # EN_WINDOW's lower edge is a 16-bit signed field (golden.spec.EN_LO_BITS)
+    lo_limit = min(p.out_max, (1 << (EN_LO_BITS - 1)) - 1)
+    lo = int(rng.integers(-lo_limit, lo_limit + 1))
     gain_spread = max(1, p.gain_one // 4)
     # read noise in half the configurations, up to about one output LSB (2^ramp_shift charge
     # units at gain 1.0) of standard deviation

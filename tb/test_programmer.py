@@ -6,6 +6,7 @@ import cocotb
 import numpy as np
 
 from golden.program import ProgramConfig
+from golden.spec import ROW_INDEX_BITS
 from .blockdrv import run_scenario, seed_from_env
 from .programmer_scenario import ProgrammerScenario
 from .runner import params_from_env
@@ -51,7 +52,6 @@ async def simulation_speed(dut):
     from golden.program import ProgramConfig as Cfg
     from hdl.verilog import CLOCK_PERIOD_NS
     from .pack import pack_words
-    from .programmer_scenario import target_bits
     from .runner import idle_inputs
 
     p = params_from_env()
@@ -70,7 +70,7 @@ async def simulation_speed(dut):
     dut.result__ready.value = 1
     rows = int(os.environ.get("TEST_SPEED_ROWS", "4"))
     t = rng.integers(-p.weight_max, p.weight_max + 1, size=p.cols)
-    dut.cmd__payload.value = 3 | pack_words(t, target_bits(p)) << 16
+    dut.cmd__payload.value = 3 | pack_words(t, p.target_bits) << ROW_INDEX_BITS
     dut.cmd__valid.value = 1
     first = int(dut.tb_cycle.value)
     start = time.perf_counter()

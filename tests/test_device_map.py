@@ -224,8 +224,8 @@ def test_drift_study_small(tmp_path):
     (["--rows", "0"], "rows must be in [1, 4096], not 0"),
     (["--devices", "3"], "invalid choice: 3"),
     (["--devices", "2", "--f-factor", "2"], "f_factor only applies to 4-PCM cells"),
-    (["--seed", "-1"], "--seed must be >= 0, not -1"),
-    (["--batch", "0"], "--batch must be >= 1, not 0"),
+    (["--seed", "-1"], "argument --seed: must be an integer in [0, 4294967295], not -1"),
+    (["--batch", "0"], "argument --batch: must be an integer >= 1, not 0"),
     (["--convention", "paper"], "invalid choice: 'paper'"),
 ])
 def test_drift_study_bad_arguments(argv, message):

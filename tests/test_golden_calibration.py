@@ -122,13 +122,56 @@ def test_registers_rules():
     assert regs.cal_input_word() == -1
 
 
-def test_cal_input_default_cannot_saturate():
-    for p in (TileParams(), P4, P2, TileParams(rows=4096, cols=1, charge_bits=12)):
-        d = p.cal_input_default
-        assert 1 <= d <= (1 << (p.in_bits - 1)) - 1
-        if d > 1:
-            assert p.rows * d * 2 * p.weight_max <= p.charge_max
+#: capacitors too small for one conductance read at word 1 (rows * 2 * weight_max > charge_max)
+TINY_CAPACITORS = [
+    TileParams(rows=4096, cols=1, charge_bits=12),               # 4096 * 2 * 510 > 2047
+    TileParams(rows=1, cols=1, in_bits=2, out_bits=2, code_bits=1, devices_per_weight=2,
+               charge_bits=2, gain_bits=1, gain_frac_bits=0),   # 1 * 2 * 1 > 1
+    TileParams(rows=2, cols=3, in_bits=4, code_bits=3, f_factor=3, charge_bits=6),  # 112 > 31
+]
+
+
+@pytest.mark.parametrize("p", [TileParams(), P4, P2, *TINY_CAPACITORS,
+                               TileParams(rows=1, cols=1, in_bits=16, code_bits=1,
+                                          charge_bits=48)])
+def test_cal_input_default_is_the_largest_word_that_cannot_saturate(p):
+    """docs/spec.md section 10: the largest d with rows * d * 2 * weight_max <= charge_max, at
+    most the largest positive SIGNED word; 0 when even d = 1 can saturate."""
+    d = p.cal_input_default
+    cap = (1 << (p.in_bits - 1)) - 1
+    assert 0 <= d <= cap
+    assert p.rows * d * 2 * p.weight_max <= p.charge_max
+    assert d == cap or p.rows * (d + 1) * 2 * p.weight_max > p.charge_max
+    # the read of a full array (every device at code_max) at the default does not saturate
+    full = np.full((p.rows, p.cols, p.devices_per_weight), p.code_max)
+    assert not conductance_read(full, d, TileConfig(), p)[2]
+
+
+def test_cal_input_default_values():
     assert TileParams().cal_input_default == 16      # 8388607 // (512 * 2 * 510)
+    assert P4.cal_input_default == 7                 # 2047 // 224 = 9, capped at 7
+    for p in TINY_CAPACITORS:
+        assert p.cal_input_default == 0
+        full = np.full((p.rows, p.cols, p.devices_per_weight), p.code_max)
+        assert conductance_read(full, 1, TileConfig(), p)[2]     # word 1 saturates
+        assert RegisterFile(p).read(REGISTERS["CAL_INPUT"].address) == (0, OKAY)
+
+
+@pytest.mark.parametrize("p", TINY_CAPACITORS[1:])
+def test_tiny_capacitor_calibration_skips_every_column(p):
+    """With CAL_INPUT at its reset value 0 the read carries no charge: without read noise a
+    COMPENSATE keeps every reference gain and counts every column as skipped."""
+    rng = np.random.default_rng(3)
+    codes = rng.integers(0, p.code_max + 1, size=(p.rows, p.cols, p.devices_per_weight))
+    cfg = TileConfig(gain=np.full(p.cols, (1 << p.gain_bits) - 1))
+    cal = Calibrator(p)
+    ref = cal.run(CalOp.REFERENCE, CalScope.PER_COLUMN, codes, cfg, p.cal_input_default)
+    assert not ref.cap_sat and not ref.charge.any()
+    for scope in CalScope:
+        res = cal.run(CalOp.COMPENSATE, scope, codes // 2, cfg, p.cal_input_default)
+        assert not res.cap_sat
+        assert (res.skipped, res.clipped) == (p.cols, 0)
+        assert res.gain.tolist() == cfg.gain.tolist()
 
 
 @pytest.mark.parametrize("call, message", [
@@ -141,7 +184,8 @@ def test_cal_input_default_cannot_saturate():
     (lambda: compensated_gains(CalReference(np.zeros(2, int), np.zeros(3, int)),
                                np.zeros(3, int), CalScope.GLOBAL, P4), "reference.gain"),
     (lambda: compensated_gains(CalReference(np.zeros(3, int), np.full(3, 5000)),
-                               np.zeros(3, int), CalScope.GLOBAL, P4), "capacitor"),
+                               np.zeros(3, int), CalScope.GLOBAL, P4),
+     r"reference.charge\[0\] = 5000 is outside \[-2047, 2047\]"),
     (lambda: Calibrator(P4).run(CalOp.REFERENCE, 5, np.zeros((2, 3, 4), int),
                                 TileConfig(), 1), "CalScope"),
     (lambda: Calibrator("P4"), "TileParams"),

@@ -22,7 +22,8 @@ def interesting_writes(rng, p, n):
     values = [0, 1, 0xFFFFFFFF, p.ramp_shift_max, p.ramp_shift_max + 1,
               pack_ctrl(1, 0, Activation.WINDOW), pack_ctrl(0, 0, 4), 1 << 5,
               pack_en_window(-3, -3 + p.out_max), pack_en_window(-3, -2 + p.out_max),
-              pack_en_window(5, 4), (1 << p.gain_bits) - 1, 1 << p.gain_bits,
+              5 | (p.out_max + 1) << 16, 0xFFFF0000 | (-(1 << 15) & 0xFFFF),
+              (1 << p.gain_bits) - 1, 1 << p.gain_bits,
               (1 << p.out_bits) - 1, 1 << p.out_bits, (-(1 << p.out_bits)) & 0xFFFFFFFF,
               (-(1 << p.out_bits) - 1) & 0xFFFFFFFF]
     out = []

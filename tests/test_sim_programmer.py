@@ -85,13 +85,12 @@ def test_rejects_bad_params():
 @pytest.mark.parametrize("name", list(PARAM_SETS))
 def test_port_widths(name):
     """The scenario's view of the ports (tb side) matches the component (hdl side)."""
-    from hdl import programmer as hp
-    from tb import programmer_scenario as ps
+    from golden.spec import ROW_INDEX_BITS
     p = PARAM_SETS[name]
-    assert ps.target_bits(p) == hp.target_bits(p)
     dut = RowProgrammer(p)
-    assert len(dut.cmd.payload.as_value()) == 16 + p.cols * hp.target_bits(p)
-    assert len(dut.result.payload.as_value()) == 16 + p.cols * p.devices_per_weight * p.code_bits
+    assert len(dut.cmd.payload.as_value()) == ROW_INDEX_BITS + p.cols * p.target_bits
+    assert len(dut.result.payload.as_value()) == (ROW_INDEX_BITS
+                                                  + p.cols * p.devices_per_weight * p.code_bits)
 
 
 def test_reset_mid_run(seed):
@@ -103,7 +102,6 @@ def test_reset_mid_run(seed):
 
     from golden.program import program_row
     from tb.pack import pack_words
-    from tb.programmer_scenario import target_bits
 
     p = PARAM_SETS["c3b4"]
     rng = np.random.default_rng(seed)
@@ -123,7 +121,7 @@ def test_reset_mid_run(seed):
     else:
         raise AssertionError("no programming seed gave a first run of >= 4 MSP iterations")
     second = program_row(t2, 2, cfg, p)
-    tw = target_bits(p)
+    tw = p.target_bits
     seen = {}
 
     def cell_codes(ctx):

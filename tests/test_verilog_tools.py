@@ -123,3 +123,20 @@ def test_cli_exit_status_from_a_shell(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == \
         "python -m hdl.verilog: error: cols must be in [1, 4096], not 5000"
+
+
+@pytest.mark.parametrize("name", ["tile top", "1tile", "module", "wire", "", "tile-2"])
+def test_emit_refuses_a_name_no_verilog_module_can_have(name, tmp_path):
+    with pytest.raises(ValueError, match="module name must be a Verilog identifier"):
+        emit(object(), name, tmp_path / "pair.v")     # refused before elaboration
+    assert not list(tmp_path.iterdir())
+
+
+def test_cli_checks_the_output_directory_before_emitting(capsys, tmp_path):
+    blocked = tmp_path / "a_file"
+    blocked.write_text("")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--rows", "1", "--cols", "1", "--out", str(blocked / "sub")])
+    assert exit_info.value.code == 2
+    assert f"argument --out: cannot write to directory '{blocked / 'sub'}'" in \
+        capsys.readouterr().err

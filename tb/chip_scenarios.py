@@ -1,0 +1,195 @@
+"""Chip scenarios written against the driver protocol (``tb.protocol.ChipDriver``): the same
+coroutine runs on amaranth.sim (``tb.chipsim``) and under cocotb (``tb.chipdrv``), and checks
+every output word and every cycle against the golden chip (``golden.chip``)."""
+from __future__ import annotations
+
+import numpy as np
+
+from golden.chip.model import Chip as GoldenChip
+from golden.chip.regs import ChipErrorBit, RouteVerdict, tile_address
+from golden.chip.routing import Routing, Switch, check, ilp, olp, tile
+from golden.regs import REGISTERS
+from golden.spec import Activation, InputMode, InputSource, Phase, TileConfig
+from .scoreboard import assert_equal_arrays
+from .stimulus import random_codes, random_inputs
+
+__all__ = ["lanes_config", "check_stream", "chained_pass", "scenario_routings",
+           "routing_scenarios", "reset_mid_pass"]
+
+
+def lanes_config(rng, p, activation=Activation.RELU):
+    return TileConfig(input_source=InputSource.LANES, activation=activation,
+                      ramp_shift=int(rng.integers(2, 5)),
+                      noise_sigma=int(rng.choice([0, 40])),
+                      noise_seed=int(rng.integers(0, 1 << 32)))
+
+
+def check_stream(gold, beats, got_handshakes, got_outputs, seed):
+    """The golden chip's run of ``beats`` against what the RTL did: every handshake cycle,
+    every output's cycle and pair, every word."""
+    want = gold.run_stream(beats)
+    taken = sorted([e.cycle for e in want.ilp] + [b.cycle for b in want.bad_dest])
+    assert got_handshakes == taken, (seed, got_handshakes, want.ilp, want.bad_dest)
+    assert [(c, k) for c, k, _ in got_outputs] == [(o.cycle, o.pair) for o in want.outputs], \
+        (seed, [(c, k) for c, k, _ in got_outputs], [(o.cycle, o.pair) for o in want.outputs])
+    for (c, k, words), o in zip(got_outputs, want.outputs):
+        assert_equal_arrays(o.words, words, f"OLP {k} words on cycle {c}", seed)
+    return want
+
+
+async def _setup(drv, gold, tiles, codes, configs, program=True):
+    for t in tiles:
+        if program:
+            await drv.program(t, codes[t])
+            gold.program(t, codes[t])
+    for t, cfg in configs.items():
+        await drv.configure(t, cfg)
+        gold.configure(t, cfg)
+
+
+async def chained_pass(drv, params, seed, mode=InputMode.UNSIGNED, chain=None, beats=4):
+    """ILP 0 -> the tiles of ``chain`` -> OLP 0: the hidden layers go tile to tile as pulses
+    (ReLU by EN), ``beats`` vectors back to back."""
+    p = params
+    rng = np.random.default_rng(seed)
+    chain = list(chain or [0, p.tiles - 1])
+    gold = GoldenChip(p)
+    routing = Routing.empty(p)
+    routing.chain(0, chain, olp_pair=0)
+    codes = {t: random_codes(rng, p.tile) for t in chain}
+    await _setup(drv, gold, chain, codes, {t: lanes_config(rng, p) for t in chain})
+    modes = [mode] + [InputMode.UNSIGNED] * (p.pairs - 1)
+    await drv.set_pair_modes(modes)
+    gold.set_pair_mode(0, mode)
+    status = await drv.route(routing)
+    assert status >> 1 & 3 == RouteVerdict.APPLIED, hex(status)
+    gold.set_routing(routing)
+    vectors = [(0, x) for x in random_inputs(rng, p.tile, mode, beats)]
+    handshakes, outputs = await drv.stream(vectors)
+    return check_stream(gold, vectors, handshakes, outputs, seed)
+
+
+def scenario_routings(p):
+    """Legal routings of a 2 x 2 chip (two pairs) that use multicast, concatenation, a wrap
+    and both pairs, and one illegal routing of every class (tile 2 stays in HOST mode)."""
+    legal = []
+    r = Routing.empty(p)                    # multicast, then concatenation of the two halves
+    r.multicast(ilp(0), [tile(0), tile(1)])
+    r.concatenate(tile(3), [(tile(0), [0], "n"), (tile(1), [1], "n")])
+    r.connect(tile(3), olp(1))
+    legal.append(("multicast+concatenation", r))
+    r = Routing.empty(p)                    # tile 3 feeds tile 1 through a column's wrap
+    r.connect(ilp(1), tile(3))
+    r.connect(tile(3), tile(1), drive="n")
+    r.connect(tile(1), olp(0))
+    legal.append(("wraps", r))
+    r = Routing.empty(p)                    # two pairs at once, disjoint
+    r.chain(0, [1], olp_pair=0)
+    r.chain(1, [3], olp_pair=1)
+    legal.append(("two pairs", r))
+    illegal = []
+    r = Routing.empty(p)
+    r.connect(ilp(0), tile(1))
+    r.set(Switch("wrap_h", 0, None, 0))                     # ILP and wrap onto H(0, 0)
+    illegal.append(("conflict", r))
+    r = Routing.empty(p)
+    r.connect(tile(0), tile(3))
+    r.connect(tile(3), tile(0))
+    illegal.append(("loop", r))
+    r = Routing.empty(p)
+    r.connect(ilp(0), tile(2))              # tile 2 stays in HOST mode
+    illegal.append(("not_lanes", r))
+    r = Routing.empty(p)
+    r.connect(ilp(0), tile(0))
+    r.set(Switch("pass_e", 0, 0, 0))                        # H(0, 1) driven, read by nothing
+    illegal.append(("dead_end", r))
+    return legal, illegal
+
+
+async def routing_scenarios(drv, params, seed):
+    """Each legal routing of :func:`scenario_routings` runs passes equal to golden.chip; each
+    illegal one is refused with its CHIP_ERROR bit and leaves the active routing (and the next
+    passes) unchanged."""
+    p = params
+    rng = np.random.default_rng(seed)
+    gold = GoldenChip(p)
+    legal, illegal = scenario_routings(p)
+    lanes = [0, 1, 3]
+    for name, r in legal:
+        result = check(r, lanes_mode=[t in lanes for t in range(p.tiles)])
+        assert result.ok, (name, result.reasons())
+    for name, r in illegal:
+        assert check(r, lanes_mode=[t in lanes for t in range(p.tiles)]).broken == (name,), name
+    codes = {t: random_codes(rng, p.tile) for t in range(p.tiles)}
+    await _setup(drv, gold, range(p.tiles), codes, {t: lanes_config(rng, p) for t in lanes})
+    modes = [InputMode.SIGNED, InputMode.UNSIGNED]
+    await drv.set_pair_modes(modes)
+    for k, mode in enumerate(modes):
+        gold.set_pair_mode(k, mode)
+    error_addr = drv.regs.map["CHIP_ERROR"].offset
+    for (name, r), (bad_name, bad) in zip(legal + legal[:1], illegal):
+        status = await drv.route(r)
+        assert status >> 1 & 3 == RouteVerdict.APPLIED, (name, hex(status))
+        gold.set_routing(r)
+        beats = [(int(k), random_inputs(rng, p.tile, modes[int(k)], 1)[0])
+                 for k in rng.integers(0, p.pairs, size=3)]
+        handshakes, outputs = await drv.stream(beats)
+        check_stream(gold, beats, handshakes, outputs, seed)
+        status = await drv.route(bad)
+        assert status >> 1 & 3 == RouteVerdict.REFUSED, (bad_name, hex(status))
+        error, _ = await drv.csr_read(error_addr)
+        assert error == 1 << ChipErrorBit["ROUTE_" + bad_name.upper()], (bad_name, error)
+        assert await drv.csr_write(error_addr, error) == 0
+        drv.regs.write(error_addr, error)
+        handshakes, outputs = await drv.stream(beats)
+        check_stream(gold, beats, handshakes, outputs, seed)
+
+
+async def reset_mid_pass(drv, params, seed):
+    """A beat for a pair that does not exist is consumed with BAD_DEST; the tiles' registers
+    read through their windows; reset in the middle of a chained pass leaves the codes (PCM is
+    non-volatile) and the next passes equal a fresh golden chip's."""
+    p = params
+    rng = np.random.default_rng(seed)
+    chain = [p.tiles - 2, p.tiles - 1]
+    routing = Routing.empty(p)
+    routing.chain(0, chain, olp_pair=0)
+    codes = {t: random_codes(rng, p.tile) for t in chain}
+    configs = {t: lanes_config(rng, p) for t in chain}
+    xs = random_inputs(rng, p.tile, InputMode.UNSIGNED, 3)
+
+    async def setup(program):
+        gold = GoldenChip(p)
+        await _setup(drv, gold, chain, codes, configs, program=program)
+        if not program:
+            for t in chain:
+                gold.program(t, codes[t])
+        assert (await drv.route(routing)) >> 1 & 3 == RouteVerdict.APPLIED
+        gold.set_routing(routing)
+        return gold
+
+    gold = await setup(program=True)
+    beats = [(0, x) for x in xs]
+    bad = (1 << max(1, (p.pairs - 1).bit_length())) - 1     # no such pair
+    assert bad >= p.pairs
+    run = beats + [(bad, xs[0])] + beats[:1]
+    handshakes, outputs = await drv.stream(run)
+    want = check_stream(gold, run, handshakes, outputs, seed)
+    assert len(want.bad_dest) == 1
+    error, _ = await drv.csr_read(drv.regs.map["CHIP_ERROR"].offset)
+    assert error == 1 << ChipErrorBit.BAD_DEST, error
+    for t in chain:
+        count, _ = await drv.csr_read(tile_address(t, REGISTERS["MVM_COUNT"].address))
+        assert count == len(want.tile_runs(t)), (t, count)
+        latency, _ = await drv.csr_read(tile_address(t, REGISTERS["LAST_LATENCY"].address))
+        assert latency == want.tile_runs(t)[-1].timing.latency
+    # reset while the pass is in the second tile
+    evaluate = want.tile_runs(chain[1])[0].phases[Phase.EVALUATE].first
+    await drv.stream(beats[:1], stop_after=evaluate - want.ilp[0].cycle + 2)
+    await drv.reset()
+    for t in chain:
+        count, _ = await drv.csr_read(tile_address(t, REGISTERS["MVM_COUNT"].address))
+        assert count == 0
+    gold = await setup(program=False)
+    handshakes, outputs = await drv.stream(beats)
+    check_stream(gold, beats, handshakes, outputs, seed)

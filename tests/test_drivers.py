@@ -1,0 +1,39 @@
+"""Every driver follows the driver protocol of tb.protocol (names, arguments, coroutines)."""
+import inspect
+
+import pytest
+
+from tb import protocol
+
+DRIVERS = {
+    "tb.simdrv.SimTileDriver": protocol.TileDriver,
+    "tb.cocotbdrv.TileTB": protocol.TileDriver,
+    "tb.chipsim.SimChipDriver": protocol.ChipDriver,
+    "tb.chipdrv.ChipTB": protocol.ChipDriver,
+}
+
+
+def _load(path):
+    module, name = path.rsplit(".", 1)
+    return getattr(__import__(module, fromlist=[name]), name)
+
+
+@pytest.mark.parametrize("path", list(DRIVERS))
+def test_driver_follows_the_protocol(path):
+    cls, proto = _load(path), DRIVERS[path]
+    for name, member in inspect.getmembers(proto, inspect.iscoroutinefunction):
+        if name.startswith("_"):
+            continue
+        impl = getattr(cls, name, None)
+        assert impl is not None, f"{path} lacks {name}"
+        assert inspect.iscoroutinefunction(impl), f"{path}.{name} is not a coroutine function"
+        want = [p for p in inspect.signature(member).parameters.values()
+                if p.kind is p.POSITIONAL_OR_KEYWORD]
+        got = [p for p in inspect.signature(impl).parameters.values()
+               if p.kind is p.POSITIONAL_OR_KEYWORD]
+        assert [p.name for p in got[:len(want)]] == [p.name for p in want], \
+            f"{path}.{name}{inspect.signature(impl)} against the protocol's " \
+            f"{inspect.signature(member)}"
+        for w, g in zip(want, got):
+            if w.default is not inspect.Parameter.empty:
+                assert g.default == w.default, (path, name, w.name, g.default, w.default)
