@@ -3,13 +3,13 @@ from functools import reduce
 import operator
 
 from amaranth.hdl import Cat, Const, Module, Signal, Mux, signed, unsigned
-from amaranth.lib import data, memory, wiring, stream
+from amaranth.lib import memory, wiring, stream
 from amaranth.lib.wiring import In, Out
 
 from golden import noise as gnoise
 from golden import rng as grng
 from golden.spec import TileParams
-from .rng import irwin_hall, mix32
+from .rng import irwin_hall, mix32_signal
 from .bitslice import ripple
 from .types import PulseLanesSignature, any_of, cell_layout, row_write_layout
 
@@ -113,15 +113,25 @@ class Crossbar(wiring.Component):
         ib = p.in_bits
         count_max = (1 << ib) - 1
 
-        # one memory word holds a group of eval_rows rows; a row write enables its row's part.
-        # At least two words: a one-word memory has a zero-width address, which Verilator
-        # rejects (rows <= eval_rows); the second word is then never written nor used
+        # the code memory: one memory per row of a group (row r is word r // eval_rows of
+        # memory r % eval_rows), all read at the same address, so a read returns the group's
+        # eval_rows rows. Each word is a flat row of cols cells (cell c at bits
+        # [c * cell_bits, (c + 1) * cell_bits)). Several narrower memories rather than one
+        # word of all the group's rows: Yosys reads a memory's initial contents as one
+        # constant, and its time grows faster than the constant's length. At least two words:
+        # a one-word memory has a zero-width address, which Verilator rejects (rows <=
+        # eval_rows); the second word is then never written nor used
         R = p.eval_rows
-        row_layout = data.ArrayLayout(cell_layout(p), p.cols)
-        m.submodules.codes = codes = memory.Memory(
-            shape=data.ArrayLayout(row_layout, R), depth=max(2, p.eval_groups), init=[])
-        wr = codes.write_port(granularity=1)
-        rd = codes.read_port(domain=self._mac_domain)
+        cells = cell_layout(p)
+        word_bits = p.cols * cells.size
+        write_ports = {"prog": [], "prog_hi": []}
+        read_ports = []
+        for k in range(R):
+            m.submodules[f"codes_{k}"] = codes = memory.Memory(
+                shape=unsigned(word_bits), depth=max(2, p.eval_groups), init=[])
+            write_ports["prog"].append(codes.write_port())
+            read_ports.append(codes.read_port(domain=self._mac_domain))
+            write_ports["prog_hi"].append(codes.write_port())
         count, mac = m.d[self._count_domain], m.d[self._mac_domain]
 
         # -- duration counting while the window is open ---------------------------------------
@@ -167,12 +177,13 @@ class Crossbar(wiring.Component):
                      self.counting.eq(window | window_prev), self.closing.eq(closing),
                      self.conductance_read.eq(conductance)]
         mac += done.eq(0)
-        m.d.comb += rd.addr.eq(row)
+        m.d.comb += [rd.addr.eq(row) for rd in read_ports]
+        next_key = mix32_signal(
+            m, self.noise_seed ^ mix32_signal(m, self.mvm_index, "key_index_hash"), "key_next")
         with m.If(closing):
             mac += [active.eq(1), row.eq(1)]
             m.d[self._sample_domain] += [
-                key.eq(mix32(self.noise_seed ^ mix32(self.mvm_index))),
-                sigma.eq(self.noise_sigma), conductance.eq(self.conductance)]
+                key.eq(next_key), sigma.eq(self.noise_sigma), conductance.eq(self.conductance)]
         with m.Elif(active):
             mac += row.eq(row + 1)
             with m.If(row == groups):
@@ -188,8 +199,9 @@ class Crossbar(wiring.Component):
         for c in range(p.cols):
             n = Signal(signed(11), name=f"noise_n_{c}")
             value = Signal(signed(p.accumulator_bits), name=f"noise_{c}")
-            m.d.comb += [n.eq(irwin_hall(mix32(key + int(constants[c])))),
-                         value.eq((n * sigma) >> gnoise.NOISE_SHIFT)]
+            u = mix32_signal(m, key + int(constants[c]), f"noise_u_{c}")
+            m.d.comb += [n.eq(irwin_hall(u)),
+                         value.eq((n * sigma).shift_right(gnoise.NOISE_SHIFT))]
             noise.append(value)
 
         # the group's durations, registered alongside the memory's read data (same latency),
@@ -217,28 +229,35 @@ class Crossbar(wiring.Component):
         with m.Elif(active):
             load_group(pending)
 
-        def cell_currents(cell, sign):
+        # a cell adds d (F G+ + g+) + d' (F G- + g-) (2-PCM: d G+ + d' G-), d its row's signed
+        # duration: d' = -d in an MVM, d' = d in a conductance read (every device current
+        # counts positive). d' is computed once per row of the group, from ``mac`` and
+        # ``sample`` registers, so each column has one datapath for both kinds of read
+        minus_durations = [Signal(W, name=f"minus_duration_{k}") for k in range(R)]
+        m.d.comb += [dm.eq(Mux(conductance, d, -d))
+                     for dm, d in zip(minus_durations, durations)]
+
+        def scaled(code):
+            return code if p.f_factor == 1 else p.f_factor * code
+
+        def cell_currents(cell):
             # (plus, minus): the cell's weight is plus - minus, both unsigned
-            if sign > 0:        # conductance read: every device current counts positive
-                if p.devices_per_weight == 4:
-                    return p.f_factor * (cell.gp + cell.gm) + (cell.lp + cell.lm), None
-                return cell.gp + cell.gm, None
             if p.devices_per_weight == 4:
-                return p.f_factor * cell.gp + cell.lp, p.f_factor * cell.gm + cell.lm
+                return scaled(cell.gp) + cell.lp, scaled(cell.gm) + cell.lm
             return cell.gp, cell.gm
 
+        # cell c of row k of the group: one constant slice of memory k's read data
+        def read_cell(k, c):
+            return cells(read_ports[k].data[c * cells.size:(c + 1) * cells.size])
+
         with m.If(active):
-            # two branches rather than a per-column multiplexer: one runs per cycle
-            for sign, cond in ((1, conductance), (-1, ~conductance)):
-                with m.If(cond):
-                    for c in range(p.cols):
-                        total = Mux(first, noise[c].as_unsigned()[:W], acc[c].as_unsigned())
-                        for k in range(R):
-                            plus, minus = cell_currents(rd.data[k][c], sign)
-                            total = total + (durations[k] * plus)[:W]
-                            if minus is not None:
-                                total = total - (durations[k] * minus)[:W]
-                        mac += acc[c].eq(total[:W])
+            for c in range(p.cols):
+                total = Mux(first, noise[c].as_unsigned()[:W], acc[c].as_unsigned())
+                for k in range(R):
+                    plus, minus = cell_currents(read_cell(k, c))
+                    total = (total + (durations[k] * plus)[:W]
+                             + (minus_durations[k] * minus)[:W])
+                mac += acc[c].eq(total[:W])
 
         # -- capacitor saturation -------------------------------------------------------------
         clipped = [Signal(name=f"clipped_{c}") for c in range(p.cols)]
@@ -250,19 +269,25 @@ class Crossbar(wiring.Component):
             ]
         m.d.comb += [self.done.eq(done), self.cap_sat.eq(any_of(clipped))]
 
-        # -- row writes: two write ports, so neither stream's payload passes a multiplexer ----
+        # -- row writes: two write ports per memory, so neither stream's payload passes a
+        # multiplexer ------------------------------------------------------------------------
         busy = window | active | closing
         lane_bits = (R - 1).bit_length()
-        accepted = []
-        for stream_, port, ready in ((self.prog_hi, codes.write_port(granularity=1), ~busy),
-                                     (self.prog, wr, ~busy & ~self.prog_hi.valid)):
+        for stream_, ports, ready in ((self.prog_hi, write_ports["prog_hi"], ~busy),
+                                      (self.prog, write_ports["prog"],
+                                       ~busy & ~self.prog_hi.valid)):
             m.d.comb += stream_.ready.eq(ready)
             row_index = stream_.payload.row
-            m.d.comb += [port.addr.eq(row_index[lane_bits:]),
-                         port.data.eq(stream_.payload.codes.as_value().replicate(R))]
+            for port in ports:
+                m.d.comb += [port.addr.eq(row_index[lane_bits:]),
+                             port.data.eq(stream_.payload.codes.as_value())]
             with m.If(stream_.valid & stream_.ready):
                 with m.If(row_index < p.rows):
-                    m.d.comb += port.en.eq(1 << row_index[:lane_bits] if R > 1 else 1)
+                    if R > 1:
+                        m.d.comb += [port.en.eq(row_index[:lane_bits] == k)
+                                     for k, port in enumerate(ports)]
+                    else:
+                        m.d.comb += ports[0].en.eq(1)
                 with m.Else():
                     m.d.comb += self.bad_row.eq(1)
         return m

@@ -4,13 +4,13 @@ Bit-exact against ``golden.program`` (docs/programming.md). Behavioral, not a sy
 the per-column registers stand for the devices of the row being programmed (the analog array),
 their response to a pulse is the contract's deterministic pulse model with counter-based noise.
 """
-from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from golden import program as gprog
 from golden.spec import ROW_INDEX_BITS, TileParams
-from .rng import gated as rng_gated, irwin_hall, mix32
+from .rng import gated as rng_gated, irwin_hall, mix32_signal
 from .storage import held_word
 from .types import ProgPhase, any_of, cell_layout, row_write_layout
 
@@ -138,13 +138,11 @@ class RowProgrammer(wiring.Component):
         keys = []
         for device in (0, 1):
             word = Signal(32, name=f"key_word_{device}")
-            key = Signal(32, name=f"key_{device}")
-            m.d.comb += [
-                word.eq((row << gprog.ROW_SHIFT) | (lsp << gprog.PAIR_SHIFT)
-                        | (device << gprog.DEVICE_SHIFT) | (it << gprog.ITER_SHIFT)),
-                key.eq(mix32(seed ^ mix32(word))),
-            ]
-            keys.append(key)
+            m.d.comb += word.eq(row.shift_left(gprog.ROW_SHIFT)
+                                | lsp.shift_left(gprog.PAIR_SHIFT)
+                                | (device << gprog.DEVICE_SHIFT) | it.shift_left(gprog.ITER_SHIFT))
+            keys.append(mix32_signal(m, seed ^ mix32_signal(m, word, f"key_word_hash_{device}"),
+                                     f"key_{device}"))
 
         # -- fixed-point constants (docs/programming.md section 4) ----------------------------
         # noise = round_half_up(N * sns / 2^SH), N = S - 510, sns = sigma_q[bin] * noise_scale,
@@ -165,7 +163,12 @@ class RowProgrammer(wiring.Component):
         bin_shift = cb - (len(table).bit_length() - 1)
         columns = gprog.column_constants(p.cols).tolist()
         tol_w = Signal(cb + 5)
-        m.d.comb += tol_w.eq(tol * (F + 1) + max(0, F // 2 - cm) if four else tol)
+        neg_tol_w = Signal(signed(cb + 6))
+        m.d.comb += [tol_w.eq(tol * (F + 1) + max(0, F // 2 - cm) if four else tol),
+                     neg_tol_w.eq(-tol_w)]
+        # the sigma table as one constant, entry b at bits [b * sigma_bits, (b + 1) * sigma_bits)
+        sigma_table = Const(sum(q << (b * sigma_bits) for b, q in enumerate(table)),
+                            len(table) * sigma_bits)
         layout = cell_layout(p)
         at = {name: layout[name].offset for name in p.cell_fields}
         work_layout = data.StructLayout({"neg": 1, "mag": cb, "sns": scaled_bits})
@@ -197,12 +200,9 @@ class RowProgrammer(wiring.Component):
                 mag_raw = absolute
             target = gated(starting, f"target_{c}", cb, Mux(mag_raw > cm, cm, mag_raw[:cb]))
             bad.append(gated(starting, f"bad_{c}", 1, absolute > p.weight_max))
-            sigma = Signal(sigma_bits, name=f"sigma_{c}")
+            sigma = gated(starting, f"sigma_{c}", sigma_bits,
+                          sigma_table.word_select(target[bin_shift:], sigma_bits))
             with m.If(starting):
-                with m.Switch(target[bin_shift:]):       # a constant table
-                    for b, q in enumerate(table):
-                        with m.Case(b):
-                            m.d.comb += sigma.eq(q)
                 m.d.sync += work.eq(Cat(source < 0, target, sigma * noise_scale))
 
             # -- one iteration: verify, and pulse the active device unless converged ---------
@@ -217,22 +217,24 @@ class RowProgrammer(wiring.Component):
             not_converged.append(nc)
             x = gated(nc, f"x0_{c}", 32,
                       (Mux(work.neg, keys[1], keys[0]) + columns[c])[:32])
-            x = gated(nc, f"x2_{c}", 32, ((x ^ (x >> 16)) * gprog.MIX32_M1)[:32])
-            x = gated(nc, f"x4_{c}", 32, ((x ^ (x >> 15)) * gprog.MIX32_M2)[:32])
-            u = gated(nc, f"u_{c}", 32, x ^ (x >> 16))
+            x = gated(nc, f"x2_{c}", 32, ((x ^ x.shift_right(16)) * gprog.MIX32_M1)[:32])
+            x = gated(nc, f"x4_{c}", 32, ((x ^ x.shift_right(15)) * gprog.MIX32_M2)[:32])
+            u = gated(nc, f"u_{c}", 32, x ^ x.shift_right(16))
             # step = round_half_up(err * gain / 256) = +-((|err| gain + 128 - [err < 0]) >> 8)
             a = Mux(under, g - work.mag, work.mag - g)[:cb]
-            step = ((a * gain + (1 << (gprog.GAIN_SHIFT - 1)) - under)
-                    >> gprog.GAIN_SHIFT)[:cb]
+            step = gated(nc, f"step_{c}", cb,
+                         (a * gain + (1 << (gprog.GAIN_SHIFT - 1)) - under)
+                         .shift_right(gprog.GAIN_SHIFT)[:cb])
             n = irwin_hall(u)
             noise_b = (n * work.sns + offset)[shift:shift + cb + 4]           # noise + B
             total = gated(nc, f"total_{c}", cb + 4,
                           (g + noise_b + Mux(under, -step, step))[:cb + 4])
             value = gated(nc, f"value_{c}", cb,
                           Mux(total < bias, 0, Mux(total > bias + cm, cm, total[:cb])))
-            placed = Mux(work.neg, value << at["gm"], value << at["gp"])
+            placed = Mux(work.neg, value.shift_left(at["gm"]), value.shift_left(at["gp"]))
             if four:
-                lsp_placed = Mux(work.neg, value << at["lm"], value << at["lp"])
+                lsp_placed = Mux(work.neg, value.shift_left(at["lm"]),
+                                 value.shift_left(at["lp"]))
                 placed = Mux(lsp, cell.as_value()[:2 * cb] | lsp_placed, placed)
             with m.If(nc):
                 m.d.sync += cell.eq(placed)
@@ -240,7 +242,7 @@ class RowProgrammer(wiring.Component):
             # -- the weight and its verdict ---------------------------------------------------
             w = msp_weight + (cell.lp - cell.lm) if four else msp_weight
             e = gated(evaluating, f"error_{c}", signed(tw + 2), w - t)
-            fails.append(gated(evaluating, f"fail_{c}", 1, (e > tol_w) | (e < -tol_w)))
+            fails.append(gated(evaluating, f"fail_{c}", 1, (e > tol_w) | (e < neg_tol_w)))
 
         # the reductions over the columns, each evaluated only in the state that reads it
         some_not_converged = gated(in_phase, "some_not_converged", 1, any_of(not_converged))

@@ -70,13 +70,15 @@ class RampConverter(wiring.Component):
             with m.Default():
                 m.d.comb += [lo.eq(self.en_lo), hi.eq(self.en_hi)]
 
-        # shared shift and rounding constant
+        # shared shift, rounding constant and window span
         width = p.charge_bits + p.gain_bits + 2
         shift = Signal(range(p.ramp_shift_max + p.gain_frac_bits + 1))
         half = Signal(signed(width))
+        span = Signal(signed(18))
         m.d.comb += [
             shift.eq(self.ramp_shift + p.gain_frac_bits),
             half.eq((Const(1, unsigned(width)) << shift) >> 1),
+            span.eq(hi - lo),
         ]
 
         # the durations go into bit planes (plane j holds bit j of every column's duration),
@@ -96,7 +98,7 @@ class RampConverter(wiring.Component):
             under = gated(m, self.start, f"below_{c}", 1, z < lo)
             above.append(over)
             durations.append(gated(m, self.start, f"y_{c}", ob,
-                                   Mux(under, 0, Mux(over, hi - lo, z - lo))))
+                                   Mux(under, 0, Mux(over, span, z - lo))))
         m.d.comb += self.out_sat.eq(any_of(above))      # each flag is 0 unless start
 
         # emit window: out_max + 1 ticks; lane c is high while its down-counter is not zero

@@ -1,17 +1,36 @@
 """The tile's counter-based generator in hardware (``golden/rng.py``: lowbias32, Irwin-Hall)."""
 from golden import rng as grng
 
-__all__ = ["mix32", "irwin_hall"]
+__all__ = ["mix32", "mix32_signal", "irwin_hall"]
 
 
 def mix32(x):
-    """lowbias32 of a 32-bit value (``golden.rng.mix32``)."""
+    """lowbias32 of a 32-bit value (``golden.rng.mix32``), as one expression.
+
+    Each step reads its operand twice, and Amaranth copies a subexpression once per use when
+    it lowers a design (its transformers rebuild the expression as a tree), so the netlist
+    holds 2^k copies of step k's operand: fine for a few instances, while a per-column hash
+    takes :func:`mix32_signal`. The constant shifts are slices, not shift operators."""
     x = x[:32]
-    x = x ^ (x >> 16)
+    x = x ^ x.shift_right(16)
     x = (x * grng.MIX32_M1)[:32]
-    x = x ^ (x >> 15)
+    x = x ^ x.shift_right(15)
     x = (x * grng.MIX32_M2)[:32]
-    return x ^ (x >> 16)
+    return x ^ x.shift_right(16)
+
+
+def mix32_signal(m, x, name: str):
+    """``mix32(x)`` as a combinational signal ``<name>``, every value read twice held in a
+    signal of its own (``<name>_0`` .. ``<name>_2``), so each step is built once."""
+    from amaranth.hdl import Signal
+    steps = [Signal(32, name=f"{name}_{k}") for k in range(3)] + [Signal(32, name=name)]
+    m.d.comb += [
+        steps[0].eq(x[:32]),
+        steps[1].eq(((steps[0] ^ steps[0].shift_right(16)) * grng.MIX32_M1)[:32]),
+        steps[2].eq(((steps[1] ^ steps[1].shift_right(15)) * grng.MIX32_M2)[:32]),
+        steps[3].eq(steps[2] ^ steps[2].shift_right(16)),
+    ]
+    return steps[3]
 
 
 def irwin_hall(u):
@@ -38,8 +57,8 @@ def mix32_gated(m, cond, x, name: str):
     """``mix32(x)`` computed only while ``cond`` holds (0 otherwise), step by step through
     :func:`gated` signals named ``<name>_<step>``."""
     x = gated(m, cond, f"{name}_0", 32, x[:32])
-    x = gated(m, cond, f"{name}_1", 32, x ^ (x >> 16))
+    x = gated(m, cond, f"{name}_1", 32, x ^ x.shift_right(16))
     x = gated(m, cond, f"{name}_2", 32, (x * grng.MIX32_M1)[:32])
-    x = gated(m, cond, f"{name}_3", 32, x ^ (x >> 15))
+    x = gated(m, cond, f"{name}_3", 32, x ^ x.shift_right(15))
     x = gated(m, cond, f"{name}_4", 32, (x * grng.MIX32_M2)[:32])
-    return gated(m, cond, f"{name}_5", 32, x ^ (x >> 16))
+    return gated(m, cond, f"{name}_5", 32, x ^ x.shift_right(16))

@@ -103,16 +103,31 @@ class Port:
         return cls(name, width, direction)
 
 
-def emit(component, name: str, path) -> str:
+def emit(component, name: str, path, *, progress=None) -> str:
     """Convert ``component`` to Verilog module ``name``, write it to ``path``, return the text.
 
     Name the file after the module (``<name>.v``) so Verilator does not warn DECLFILENAME.
+    ``progress``, if given, is called with one line of text as each step starts: elaboration,
+    netlist and RTLIL, Yosys' ``write_verilog``, each line with the seconds of the step before.
     """
     check_module_name(name)
     os.environ["AMARANTH_USE_YOSYS"] = "builtin"    # reproducible: the pinned WASM Yosys
-    from amaranth.back import verilog
+    from amaranth.back import rtlil, verilog
+    say = progress or (lambda line: None)
+    started = [time.perf_counter()]
+
+    def step(finished: str, following: str = ""):
+        now = time.perf_counter()
+        say(f"{finished} in {now - started[0]:.1f} s" + (f"; {following}" if following else ""))
+        started[0] = now
+
+    say("elaborating")
     fragment, ports = reset_domain_fragment(component)
-    text = verilog.convert(fragment, name=name, ports=ports, emit_src=False)
+    step("elaborated", "netlist and RTLIL")
+    rtlil_text, _ = rtlil.convert_fragment(fragment, ports, name, emit_src=False)
+    step(f"RTLIL ({len(rtlil_text) / 1e6:.1f} MB)", "write_verilog (Yosys)")
+    text = verilog._convert_rtlil_text(rtlil_text)  # what verilog.convert runs on the RTLIL
+    step("write_verilog")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -433,7 +448,8 @@ def main(argv=None) -> int:
     path = out / f"{args.name}.v"
     start = time.perf_counter()
     component = Tile(params)
-    text = emit(component, args.name, path)
+    text = emit(component, args.name, path,
+                progress=lambda line: print(f"hdl.verilog: {line}", flush=True))
     seconds = time.perf_counter() - start
     print(f"hdl.verilog: {params} -> {path} ({len(text) / 1e6:.2f} MB) in {seconds:.1f} s")
     if args.wrapper:
