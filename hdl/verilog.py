@@ -12,6 +12,7 @@ with Verilator that is about 100x more simulated cycles per second (shared/desig
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import sys
@@ -103,16 +104,76 @@ class Port:
         return cls(name, width, direction)
 
 
-def emit(component, name: str, path, *, progress=None) -> str:
+#: Above this many columns, emission skips Amaranth's combinational-cycle check (see emit)
+CHECK_CYCLES_MAX_COLS = 64
+
+
+def _memory_init_sigspec(cell) -> str:
+    """The ``DATA`` of a memory's ``$meminit_v2`` cell as RTLIL text, the same text Amaranth
+    writes (one constant: row 0 in the least significant bits) built from one integer instead
+    of one net object per bit (8.4 million of them for the 512 x 512 tile's code memories)."""
+    mask = (1 << cell.width) - 1
+    value = 0
+    for k, row in enumerate(cell.init):
+        value |= (int(row) & mask) << (k * cell.width)
+    total = len(cell.init) * cell.width
+    return f"{total}'{value:0{total}b}"
+
+
+@contextlib.contextmanager
+def _emission_shortcuts(check_cycles: bool):
+    """Two shortcuts in Amaranth 0.5's back end while converting, neither changing the text:
+    memory initial contents written from one integer (``_memory_init_sigspec``;
+    tests/test_verilog_tools.py holds the text equal to Amaranth's own), and, when
+    ``check_cycles`` is false, no combinational-cycle check."""
+    from amaranth.back import rtlil
+    from amaranth.hdl import _nir
+    emitter, netlist = rtlil.ModuleEmitter, _nir.Netlist
+    saved = emitter.emit_memory, netlist.check_comb_cycles
+
+    def emit_memory(self, cell_idx, cell):
+        self.builder.cell("$meminit_v2", ports={
+            "ADDR": self.sigspec(),
+            "DATA": _memory_init_sigspec(cell),
+            "EN": self.sigspec(_nir.Value.ones(cell.width)),
+        }, parameters={
+            "MEMID": self.memories[cell_idx].memid,
+            "ABITS": 0,
+            "WIDTH": cell.width,
+            "WORDS": cell.depth,
+            "PRIORITY": 0,
+        }, src_loc=cell.src_loc)
+
+    emitter.emit_memory = emit_memory
+    if not check_cycles:
+        netlist.check_comb_cycles = lambda self: None
+    try:
+        yield
+    finally:
+        emitter.emit_memory, netlist.check_comb_cycles = saved
+
+
+def emit(component, name: str, path, *, progress=None, check_cycles: bool | None = None,
+         fast: bool = True) -> str:
     """Convert ``component`` to Verilog module ``name``, write it to ``path``, return the text.
 
     Name the file after the module (``<name>.v``) so Verilator does not warn DECLFILENAME.
     ``progress``, if given, is called with one line of text as each step starts: elaboration,
     netlist and RTLIL, Yosys' ``write_verilog``, each line with the seconds of the step before.
+
+    ``check_cycles``: run Amaranth's combinational-cycle check (a quarter of the 512 x 512
+    tile's emission time). None (default): only for blocks of at most
+    ``CHECK_CYCLES_MAX_COLS`` columns. The blocks repeat the same logic per column and every
+    size the tests emit below that is checked; a cycle would also fail every Verilator build
+    and ``make lint`` (UNOPTFLAT is a fatal warning). ``fast=False`` converts with Amaranth's
+    own code throughout (the text is the same).
     """
     check_module_name(name)
     os.environ["AMARANTH_USE_YOSYS"] = "builtin"    # reproducible: the pinned WASM Yosys
     from amaranth.back import rtlil, verilog
+    if check_cycles is None:
+        cols = getattr(getattr(component, "params", None), "cols", 0)
+        check_cycles = not (isinstance(cols, int) and cols > CHECK_CYCLES_MAX_COLS)
     say = progress or (lambda line: None)
     started = [time.perf_counter()]
 
@@ -124,7 +185,11 @@ def emit(component, name: str, path, *, progress=None) -> str:
     say("elaborating")
     fragment, ports = reset_domain_fragment(component)
     step("elaborated", "netlist and RTLIL")
-    rtlil_text, _ = rtlil.convert_fragment(fragment, ports, name, emit_src=False)
+    if fast:
+        with _emission_shortcuts(check_cycles):
+            rtlil_text, _ = rtlil.convert_fragment(fragment, ports, name, emit_src=False)
+    else:
+        rtlil_text, _ = rtlil.convert_fragment(fragment, ports, name, emit_src=False)
     step(f"RTLIL ({len(rtlil_text) / 1e6:.1f} MB)", "write_verilog (Yosys)")
     text = verilog._convert_rtlil_text(rtlil_text)  # what verilog.convert runs on the RTLIL
     step("write_verilog")

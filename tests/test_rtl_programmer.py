@@ -37,6 +37,6 @@ def test_programmer_full_width_verilator(seed):
     """The chip's geometry (512 columns, 8-bit codes, 4-PCM, F = 1): 3 rows programmed at the
     default configuration (noise on), result codes, fail mask, status, phase, iteration and
     cycle counts exact; then the simulation speed idle and programming (logged). The first run
-    emits (about 1 minute) and builds (1 to 2 minutes) the 512-column block."""
+    emits and builds (1 to 2 minutes each) the 512-column block."""
     run("full", TileParams(), "verilator", seed, ["default_config_rows", "simulation_speed"],
         TEST_TRACE_CODES=0, TEST_DEFAULT_ROWS=3)

@@ -4,8 +4,9 @@ import subprocess
 import sys
 
 import pytest
-from amaranth.hdl import Module
-from amaranth.lib import data, stream, wiring
+from golden.spec import TileParams
+from amaranth.hdl import Module, Signal, signed
+from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from hdl.verilog import (Port, emit, icarus_compat, main, module_ports, signature_ports,
@@ -140,3 +141,44 @@ def test_cli_checks_the_output_directory_before_emitting(capsys, tmp_path):
     assert exit_info.value.code == 2
     assert f"argument --out: cannot write to directory '{blocked / 'sub'}'" in \
         capsys.readouterr().err
+
+
+class _InitMemory(wiring.Component):
+    """A memory with signed, non-zero initial contents and a read port."""
+    addr: In(3)
+    data: Out(signed(7))
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.mem = mem = memory.Memory(shape=signed(7), depth=6,
+                                               init=[-64, 63, -1, 0, 17, -5])
+        rd = mem.read_port(domain="comb")
+        m.d.comb += [rd.addr.eq(self.addr), self.data.eq(rd.data)]
+        return m
+
+
+@pytest.mark.parametrize("make", [lambda: _InitMemory(),
+                                  lambda: __import__("hdl.tile", fromlist=["Tile"]).Tile(
+                                      TileParams(rows=8, cols=6, in_bits=4, out_bits=4,
+                                                 code_bits=3, charge_bits=12))],
+                         ids=["init_memory", "tile_8x6"])
+def test_emission_shortcuts_leave_the_text_unchanged(tmp_path, make):
+    """hdl.verilog.emit's shortcuts in Amaranth's back end (memory contents from one integer,
+    no cycle check) write exactly the text of Amaranth's own conversion."""
+    own = emit(make(), "dut", tmp_path / "own.v", fast=False)
+    assert emit(make(), "dut", tmp_path / "fast.v") == own
+    assert emit(make(), "dut", tmp_path / "nocheck.v", check_cycles=False) == own
+
+
+def test_combinational_cycles_are_still_found_in_small_blocks(tmp_path):
+    class Loop(wiring.Component):
+        o: Out(1)
+
+        def elaborate(self, platform):
+            m = Module()
+            a = Signal()
+            m.d.comb += [a.eq(~a), self.o.eq(a)]
+            return m
+
+    with pytest.raises(Exception, match="[Cc]ombinational cycle"):
+        emit(Loop(), "dut", tmp_path / "loop.v")
