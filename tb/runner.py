@@ -155,7 +155,9 @@ def _emit_cached(component, toplevel: str, params_key: str, sampled=()):
         if meta and meta.get("hash") == digest and verilog_path.exists() and \
                 (emit_dir / meta["wrapper_file"]).exists() and \
                 all((emit_dir / f).exists() for f in meta.get("extra_files", [])):
-            component._MustUse__used = True    # not elaborated: no "UnusedElaboratable" warning
+            # not elaborated: no "UnusedElaboratable" warning
+            for unused in [component] + [module for _, module in extra]:
+                unused._MustUse__used = True
             print(f"tb.runner: {toplevel} [{params_key}] Verilog is up to date in {emit_dir}")
         else:
             start = time.perf_counter()
