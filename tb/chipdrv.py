@@ -23,7 +23,15 @@ from hdl.verilog import CLOCK_PERIOD_NS
 from .pack import pack_row_write, pack_targets, pack_words, unpack_words
 from .runner import idle_inputs
 
-__all__ = ["ChipTB", "chip_params_from_env", "SAMPLED_PORTS"]
+__all__ = ["ChipTB", "chip_params_from_env", "SAMPLED_PORTS", "strobe_bytes"]
+
+def strobe_bytes(data: int, strobe: int) -> tuple[int, bytes]:
+    """A 32-bit write with a contiguous ``strobe`` as AxiLiteMaster takes it: the first
+    strobed byte lane (added to the word address) and the strobed bytes of ``data``."""
+    lane = (strobe & -strobe).bit_length() - 1
+    width = bin(strobe).count("1")
+    return lane, (int(data) >> (8 * lane)).to_bytes(4, "little")[:width]
+
 
 #: Signature members of the chip driven by bus-functional models (sampled by the wrapper).
 SAMPLED_PORTS = ("csr", "s_axis", "m_axis", "p_axis")
@@ -91,13 +99,8 @@ class ChipTB:
 
     # -- registers ----------------------------------------------------------------------------
     async def csr_write(self, address: int, data: int, strobe: int = 0xF) -> int:
-        if strobe != 0xF:
-            lane = (strobe & -strobe).bit_length() - 1
-            width = bin(strobe).count("1")
-            chunk = (data >> (8 * lane)).to_bytes(4, "little")[:width]
-            result = await self.axil.write(address + lane, chunk)
-        else:
-            result = await self.axil.write(address, int(data).to_bytes(4, "little"))
+        lane, chunk = strobe_bytes(data, strobe)
+        result = await self.axil.write(address + lane, chunk)
         return int(result.resp)
 
     async def csr_read(self, address: int) -> tuple[int, int]:

@@ -10,6 +10,7 @@ from cocotb.triggers import RisingEdge
 from cocotbext.axi import AxiLiteBus, AxiLiteMaster
 
 from .blockdrv import seed_from_env
+from .chipdrv import strobe_bytes
 from .regslave import OKAY, READS, REGS, SLVERR, WRITES
 from .runner import idle_inputs
 
@@ -37,9 +38,7 @@ async def registered_ready(dut):
     issued = {"writes": 0, "reads": 0}
 
     async def write(index, data, strobe):
-        lane = (strobe & -strobe).bit_length() - 1
-        width = bin(strobe).count("1")
-        chunk = (data >> (8 * lane)).to_bytes(4, "little")[:width]
+        lane, chunk = strobe_bytes(data, strobe)
         result = await master.write(4 * index + lane, chunk)
         issued["writes"] += 1
         expected = OKAY if index < REGS else SLVERR

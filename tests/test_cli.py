@@ -70,3 +70,15 @@ def test_bad_arguments_stop_before_any_work(argv, message, tmp_path):
     assert fill(message) in result.stderr
     assert "Traceback" not in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
+
+
+def test_synth_refuses_an_illegal_tile_size_before_any_work(tmp_path, capsys):
+    """scripts/synth.py checks the tile size before it emits or starts Yosys."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("synth", "scripts/synth.py")
+    synth = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(synth)
+    with pytest.raises(SystemExit):
+        synth.main(["--rows", "0", "--out", str(tmp_path)])
+    assert "--rows 0" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
