@@ -48,7 +48,7 @@ WAVES_SIZE_ARGS := --rows $(WAVES_ROWS) --cols $(WAVES_COLS) --in-bits $(IN_BITS
 LINT_WAIVERS := -Wno-WIDTH -Wno-CASEINCOMPLETE
 
 .PHONY: setup verilog verilog-chip lint lint-tile lint-chip test demo bench synth waves drift \
-        program clean distclean
+        program chip-run clean distclean
 
 setup: $(STAMP)
 
@@ -87,6 +87,14 @@ demo: setup
 
 bench: setup
 	$(PY) scripts/bench.py
+
+# a routed pass through the chip (default: 34 tiles of 512 x 512) in Verilator under cocotb, every
+# word and cycle against the golden chip; emission, build time, peak memory and cycles/s
+# (build/chip_run.json). Not part of `make test`: the first run emits and builds for minutes.
+CHAIN ?=
+BEATS ?= 2
+chip-run: setup
+	$(PY) scripts/chip_run.py $(CHIP_ARGS) $(if $(CHAIN),--chain $(CHAIN)) --beats $(BEATS)
 
 # generic Yosys cells per block of the periphery (crossbar left out) at SYNTH_ROWS x SYNTH_COLS,
 # and of the chip's own logic at the default geometry (tiles left out): build/synth/cells.json

@@ -3,18 +3,20 @@ coroutine runs on amaranth.sim (``tb.chipsim``) and under cocotb (``tb.chipdrv``
 every output word and every cycle against the golden chip (``golden.chip``)."""
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from golden.chip.model import Chip as GoldenChip
 from golden.chip.regs import ChipErrorBit, RouteVerdict, tile_address
-from golden.chip.routing import Routing, Switch, check, ilp, olp, tile
+from golden.chip.routing import Routing, Switch, check, ilp, olp, random_routing, tile
 from golden.regs import REGISTERS
 from golden.spec import Activation, InputMode, InputSource, Phase, TileConfig
 from .scoreboard import assert_equal_arrays
 from .stimulus import random_codes, random_inputs
 
 __all__ = ["lanes_config", "check_stream", "chained_pass", "scenario_routings",
-           "routing_scenarios", "reset_mid_pass"]
+           "routing_scenarios", "reset_mid_pass", "random_routes", "traffic", "legal_chain"]
 
 
 def lanes_config(rng, p, activation=Activation.RELU):
@@ -24,10 +26,12 @@ def lanes_config(rng, p, activation=Activation.RELU):
                       noise_seed=int(rng.integers(0, 1 << 32)))
 
 
-def check_stream(gold, beats, got_handshakes, got_outputs, seed):
-    """The golden chip's run of ``beats`` against what the RTL did: every handshake cycle,
-    every output's cycle and pair, every word."""
-    want = gold.run_stream(beats)
+def check_stream(gold, beats, traffic, seed):
+    """The golden chip's run of ``beats`` (with the idle gaps and host stalls the driver saw)
+    against what the RTL did: every handshake cycle, every output's cycle and pair, every
+    word."""
+    got_handshakes, got_outputs = traffic.handshakes, traffic.outputs
+    want = gold.run_stream(beats, gaps=traffic.gaps, stalls=traffic.stalls)
     taken = sorted([e.cycle for e in want.ilp] + [b.cycle for b in want.bad_dest])
     assert got_handshakes == taken, (seed, got_handshakes, want.ilp, want.bad_dest)
     assert [(c, k) for c, k, _ in got_outputs] == [(o.cycle, o.pair) for o in want.outputs], \
@@ -65,8 +69,21 @@ async def chained_pass(drv, params, seed, mode=InputMode.UNSIGNED, chain=None, b
     assert status >> 1 & 3 == RouteVerdict.APPLIED, hex(status)
     gold.set_routing(routing)
     vectors = [(0, x) for x in random_inputs(rng, p.tile, mode, beats)]
-    handshakes, outputs = await drv.stream(vectors)
-    return check_stream(gold, vectors, handshakes, outputs, seed)
+    return check_stream(gold, vectors, await drv.stream(vectors), seed)
+
+
+def legal_chain(p, n: int) -> list:
+    """The first chain of ``n`` distinct tiles (in the order of ``itertools.permutations``)
+    that ILP 0 -> the chain -> OLP 0 can route legally."""
+    for chain in itertools.permutations(range(p.tiles), n):
+        r = Routing.empty(p)
+        try:
+            r.chain(0, chain, olp_pair=0)
+        except ValueError:
+            continue
+        if check(r).ok:
+            return list(chain)
+    raise ValueError(f"no legal chain of {n} tiles on this chip")
 
 
 def scenario_routings(p):
@@ -133,20 +150,19 @@ async def routing_scenarios(drv, params, seed):
         gold.set_routing(r)
         beats = [(int(k), random_inputs(rng, p.tile, modes[int(k)], 1)[0])
                  for k in rng.integers(0, p.pairs, size=3)]
-        handshakes, outputs = await drv.stream(beats)
-        check_stream(gold, beats, handshakes, outputs, seed)
+        check_stream(gold, beats, await drv.stream(beats), seed)
         status = await drv.route(bad)
         assert status >> 1 & 3 == RouteVerdict.REFUSED, (bad_name, hex(status))
         error, _ = await drv.csr_read(error_addr)
         assert error == 1 << ChipErrorBit["ROUTE_" + bad_name.upper()], (bad_name, error)
         assert await drv.csr_write(error_addr, error) == 0
         drv.regs.write(error_addr, error)
-        handshakes, outputs = await drv.stream(beats)
-        check_stream(gold, beats, handshakes, outputs, seed)
+        check_stream(gold, beats, await drv.stream(beats), seed)
 
 
 async def reset_mid_pass(drv, params, seed):
-    """A beat for a pair that does not exist is consumed with BAD_DEST; the tiles' registers
+    """A beat for a pair that does not exist is consumed with BAD_DEST (when TDEST can name
+    one: the number of pairs is not a power of two); the tiles' registers
     read through their windows; reset in the middle of a chained pass leaves the codes (PCM is
     non-volatile) and the next passes equal a fresh golden chip's."""
     p = params
@@ -170,14 +186,12 @@ async def reset_mid_pass(drv, params, seed):
 
     gold = await setup(program=True)
     beats = [(0, x) for x in xs]
-    bad = (1 << max(1, (p.pairs - 1).bit_length())) - 1     # no such pair
-    assert bad >= p.pairs
-    run = beats + [(bad, xs[0])] + beats[:1]
-    handshakes, outputs = await drv.stream(run)
-    want = check_stream(gold, run, handshakes, outputs, seed)
-    assert len(want.bad_dest) == 1
+    bad = (1 << max(1, (p.pairs - 1).bit_length())) - 1     # no such pair, if TDEST has room
+    run = beats + ([(bad, xs[0])] + beats[:1] if bad >= p.pairs else [])
+    want = check_stream(gold, run, await drv.stream(run), seed)
+    assert len(want.bad_dest) == (bad >= p.pairs)
     error, _ = await drv.csr_read(drv.regs.map["CHIP_ERROR"].offset)
-    assert error == 1 << ChipErrorBit.BAD_DEST, error
+    assert error == (1 << ChipErrorBit.BAD_DEST if bad >= p.pairs else 0), error
     for t in chain:
         count, _ = await drv.csr_read(tile_address(t, REGISTERS["MVM_COUNT"].address))
         assert count == len(want.tile_runs(t)), (t, count)
@@ -191,5 +205,65 @@ async def reset_mid_pass(drv, params, seed):
         count, _ = await drv.csr_read(tile_address(t, REGISTERS["MVM_COUNT"].address))
         assert count == 0
     gold = await setup(program=False)
-    handshakes, outputs = await drv.stream(beats)
-    check_stream(gold, beats, handshakes, outputs, seed)
+    check_stream(gold, beats, await drv.stream(beats), seed)
+
+
+async def random_routes(drv, params, seed, routings=6, beats=3, pause_in=0.0, pause_out=0.0):
+    """``routings`` random legal routings (``golden.chip.routing.random_routing``: chains,
+    multicast, concatenation, random drive sides), each committed and run with ``beats``
+    random beats of the pairs it uses (idle gaps and host stalls with the given chances),
+    every word and cycle against the golden chip."""
+    p = params
+    rng = np.random.default_rng(seed)
+    gold = GoldenChip(p)
+    codes = {t: random_codes(rng, p.tile) for t in range(p.tiles)}
+    await _setup(drv, gold, range(p.tiles), codes,
+                 {t: lanes_config(rng, p) for t in range(p.tiles)})
+    modes = [InputMode(int(m)) for m in rng.integers(0, 2, size=p.pairs)]
+    await drv.set_pair_modes(modes)
+    for k, mode in enumerate(modes):
+        gold.set_pair_mode(k, mode)
+    for i in range(routings):
+        routing, what = random_routing(rng, p)
+        status = await drv.route(routing)
+        assert status >> 1 & 3 == RouteVerdict.APPLIED, (what, hex(status))
+        gold.set_routing(routing)
+        used = [k for k in range(p.pairs) if gold.reach(k).tiles or gold.reach(k).olps]
+        run = [(int(k), random_inputs(rng, p.tile, modes[int(k)], 1)[0])
+               for k in rng.choice(used, size=beats)]
+        traffic = await drv.stream(run, pause_in=pause_in, pause_out=pause_out,
+                                   seed=seed + i)
+        try:
+            check_stream(gold, run, traffic, seed)
+        except AssertionError as e:
+            raise AssertionError(f"routing {i} ({what}): {e}") from None
+
+
+async def traffic(drv, params, seed, beats=6):
+    """Idle cycles on the input stream and back-pressure on the output stream of a 2 x 2 chip:
+    two pairs in flight (tiles 0 -> 1 and tile 3), beats held back (chance 0.3 per cycle) and the host not ready (chance 0.7); the
+    golden chip predicts every handshake and output cycle from the gaps and stalls the driver
+    saw, and the stalls did delay outputs (the same beats back to back, always ready, give
+    other cycles)."""
+    p = params
+    rng = np.random.default_rng(seed)
+    gold = GoldenChip(p)
+    r = Routing.empty(p)
+    r.chain(0, [0, 1], olp_pair=0)
+    r.chain(1, [3], olp_pair=1)
+    tiles = [0, 1, 3]
+    codes = {t: random_codes(rng, p.tile) for t in tiles}
+    configs = {t: lanes_config(rng, p) for t in tiles}
+    await _setup(drv, gold, tiles, codes, configs)
+    await drv.set_pair_modes([InputMode.UNSIGNED] * p.pairs)
+    assert (await drv.route(r)) >> 1 & 3 == RouteVerdict.APPLIED
+    gold.set_routing(r)
+    run = [(int(k), random_inputs(rng, p.tile, InputMode.UNSIGNED, 1)[0])
+           for k in rng.integers(0, 2, size=beats)]
+    got = await drv.stream(run, pause_in=0.3, pause_out=0.7, seed=seed)
+    assert got.stalls and any(got.gaps), (got.gaps, got.stalls)
+    free = GoldenChip(p, configs=[configs.get(t, lanes_config(rng, p)) for t in range(p.tiles)])
+    free.set_routing(r)
+    relaxed = free.schedule([k for k, _ in run])
+    want = check_stream(gold, run, got, seed)
+    assert [o.cycle for o in want.outputs] != [o.cycle for o in relaxed.outputs]

@@ -12,6 +12,7 @@ import json
 import os
 
 import cocotb
+import numpy as np
 from cocotb.triggers import RisingEdge, Timer, with_timeout
 from cocotbext.axi import (AxiLiteBus, AxiLiteMaster, AxiStreamBus, AxiStreamFrame,
                            AxiStreamSink, AxiStreamSource)
@@ -21,6 +22,7 @@ from golden.chip.params import ChipParams
 from golden.spec import TileParams
 from hdl.verilog import CLOCK_PERIOD_NS
 from .pack import pack_row_write, pack_targets, pack_words, unpack_words
+from .protocol import Traffic, check_pauses
 from .runner import idle_inputs
 
 __all__ = ["ChipTB", "chip_params_from_env", "SAMPLED_PORTS", "strobe_bytes"]
@@ -68,6 +70,7 @@ class ChipTB:
         self.input_cycles: list[int] = []
         self.output_cycles: list[int] = []
         self.offer_cycles: list[int] = []
+        self.stall_cycles: list[int] = []
         self._monitor = None
 
     async def _watch(self):
@@ -85,6 +88,8 @@ class ChipTB:
                 offered = False
             if dut.m_axis__tvalid.value and dut.m_axis__tready.value:
                 self.output_cycles.append(cycle)
+            if not dut.m_axis__tready.value:
+                self.stall_cycles.append(cycle)
 
     async def reset(self, cycles: int = 2) -> None:
         """Hold the reset; the golden register model resets too (the transfer monitor starts
@@ -156,20 +161,47 @@ class ChipTB:
             assert waited < limit_cycles, f"the chip stayed busy for {limit_cycles} cycles"
 
     # -- passes ---------------------------------------------------------------------------------
-    async def stream(self, beats, timeout_cycles: int = 1 << 20):
-        """Send ``[(pair, words)]`` back to back and collect the outputs; returns (handshake
-        cycles, [(cycle, pair, words)]) counted from the first beat's offer (0)."""
+    async def stream(self, beats, *, stop_after: int | None = None, pause_in: float = 0.0,
+                     pause_out: float = 0.0, seed: int = 0,
+                     timeout_cycles: int = 1 << 20) -> Traffic:
+        """Send ``[(pair, words)]`` and collect the outputs until the chip is idle (or until
+        cycle ``stop_after``): the source's and the sink's pause generators hold beats back
+        and withhold TREADY with chance ``pause_in`` / ``pause_out`` per cycle (drawn from
+        ``seed``); the monitor records every transfer, offer and stall, cycles counted from the
+        first beat's offer (0)."""
         p, t = self.p, self.p.tile
+        check_pauses(pause_in, pause_out)
+        rng = np.random.default_rng(seed)
         bits_in = len(self.dut.s_axis__tdata)
-        first_in, first_out, first_offer = (len(self.input_cycles), len(self.output_cycles),
-                                            len(self.offer_cycles))
-        for pair, words in beats:
-            await self.source.send(AxiStreamFrame(_to_bytes(pack_words(words, t.in_bits),
-                                                            bits_in), tdest=pair))
-        await self.source.wait()
-        await self.wait_idle(timeout_cycles)
+        first_in, first_out, first_offer, first_stall = (
+            len(self.input_cycles), len(self.output_cycles), len(self.offer_cycles),
+            len(self.stall_cycles))
+        if pause_in:
+            self.source.set_pause_generator(iter(lambda: bool(rng.random() < pause_in), None))
+        if pause_out:
+            self.sink.set_pause_generator(iter(lambda: bool(rng.random() < pause_out), None))
+        try:
+            for pair, words in beats:
+                await self.source.send(AxiStreamFrame(_to_bytes(pack_words(words, t.in_bits),
+                                                                bits_in), tdest=pair))
+            if stop_after is None:
+                await self.source.wait()
+                await self.wait_idle(timeout_cycles)
+            else:
+                while len(self.offer_cycles) == first_offer:
+                    await RisingEdge(self.dut.tb_clk)
+                end = self.offer_cycles[first_offer] + stop_after
+                while int(self.dut.tb_cycle.value) < end:
+                    await RisingEdge(self.dut.tb_clk)
+        finally:
+            for model in (self.source, self.sink):
+                model.clear_pause_generator()
+                model.pause = False
         start = self.offer_cycles[first_offer] if beats else 0
         handshakes = [c - start for c in self.input_cycles[first_in:]]
+        offers = [c - start for c in self.offer_cycles[first_offer:]]
+        gaps = [0] + [offers[i] - handshakes[i - 1] - 1 for i in range(1, len(offers))]
+        stalls = [c - start for c in self.stall_cycles[first_stall:] if c >= start]
         cycles = [c - start for c in self.output_cycles[first_out:]]
         outputs = []
         for cycle in cycles:
@@ -178,5 +210,7 @@ class ChipTB:
             words = unpack_words(int.from_bytes(bytes(frame.tdata), "little"), p.lanes,
                                  t.out_bits)
             outputs.append((cycle, int(tid), words))
-        assert self.sink.empty(), "the output stream delivered frames the monitor did not see"
-        return handshakes, outputs
+        if stop_after is None:
+            assert self.sink.empty(), \
+                "the output stream delivered frames the monitor did not see"
+        return Traffic(handshakes, outputs, gaps[:len(beats)], stalls)

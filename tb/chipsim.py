@@ -10,6 +10,7 @@ from golden.chip import regs as gregs
 from golden.chip.params import ChipParams
 from golden.chip.routing import Routing
 from .pack import pack_row_write, pack_words, unpack_words
+from .protocol import Traffic, check_pauses
 from .simdrv import SimTileDriver, simulate
 
 __all__ = ["SimChipDriver", "run_chip_sim"]
@@ -90,15 +91,19 @@ class SimChipDriver:
         self.regs.advance(self.p.check_cycles)
         return value
 
-    async def stream(self, beats, limit: int = 100000, stop_after: int | None = None):
-        """Offer ``beats`` [(pair, words)] back to back on the input stream (the first on cycle
-        0), the output stream always ready; run until the chip is idle (or until cycle
-        ``stop_after``). Returns (handshake cycles, outputs as (cycle, pair, words))."""
+    async def stream(self, beats, *, stop_after: int | None = None, pause_in: float = 0.0,
+                     pause_out: float = 0.0, seed: int = 0, limit: int = 100000) -> Traffic:
+        """Offer ``beats`` [(pair, words)] on the input stream (the first on cycle 0), each later
+        beat held back with chance ``pause_in`` on every cycle it could be offered, the host
+        not ready with chance ``pause_out`` on every cycle; run until the chip is idle (or
+        until cycle ``stop_after``)."""
         ctx, dut, p = self.ctx, self.dut, self.p
         s, o = dut.s_axis, dut.m_axis
         t = p.tile
-        handshakes, outputs = [], []
-        i, cycle = 0, 0
+        check_pauses(pause_in, pause_out)
+        rng = np.random.default_rng(seed)
+        handshakes, outputs, gaps, stalls = [], [], [], []
+        i, cycle, offered, gap = 0, 0, False, 0
 
         def offer(i):
             pair, words = beats[i]
@@ -108,24 +113,40 @@ class SimChipDriver:
 
         if beats:
             offer(0)
-        while cycle < limit:
-            if stop_after is not None and cycle == stop_after:
-                ctx.set(s.tvalid, 0)
-                return handshakes, outputs
-            if i < len(beats) and ctx.get(s.tready):
-                handshakes.append(cycle)
-                i += 1
-            if ctx.get(o.tvalid):
-                outputs.append((cycle, int(ctx.get(o.tid)),
-                                unpack_words(ctx.get(o.tdata), p.lanes, t.out_bits)))
-            await ctx.tick()
-            cycle += 1
-            if i < len(beats):
-                offer(i)
-            else:
-                ctx.set(s.tvalid, 0)
-                if not ctx.get(dut.busy):
-                    return handshakes, outputs
+            offered = True
+            gaps.append(0)
+        try:
+            while cycle < limit:
+                ready = not (pause_out and rng.random() < pause_out)
+                ctx.set(o.tready, ready)
+                if not ready:
+                    stalls.append(cycle)
+                if stop_after is not None and cycle == stop_after:
+                    ctx.set(s.tvalid, 0)
+                    return Traffic(handshakes, outputs, gaps, stalls)
+                if offered and ctx.get(s.tready):
+                    handshakes.append(cycle)
+                    i += 1
+                    offered, gap = False, 0
+                if ready and ctx.get(o.tvalid):
+                    outputs.append((cycle, int(ctx.get(o.tid)),
+                                    unpack_words(ctx.get(o.tdata), p.lanes, t.out_bits)))
+                await ctx.tick()
+                cycle += 1
+                if i < len(beats) and not offered:
+                    if pause_in and rng.random() < pause_in:
+                        gap += 1
+                        ctx.set(s.tvalid, 0)
+                    else:
+                        offer(i)
+                        offered = True
+                        gaps.append(gap)
+                elif i >= len(beats):
+                    ctx.set(s.tvalid, 0)
+                    if not ctx.get(dut.busy):
+                        return Traffic(handshakes, outputs, gaps, stalls)
+        finally:
+            ctx.set(o.tready, 1)
         raise AssertionError(f"the chip was still busy after {limit} cycles")
 
 

@@ -7,9 +7,28 @@ backend (``tests/test_drivers.py`` holds the signatures equal).
 """
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
-__all__ = ["RegisterDriver", "TileDriver", "ChipDriver"]
+__all__ = ["RegisterDriver", "TileDriver", "ChipDriver", "Traffic", "check_pauses"]
+
+
+class Traffic(NamedTuple):
+    """What a chip driver's ``stream`` saw, cycles counted from the first beat's offer (0):
+    the cycle of every input handshake, every output as (cycle, pair, words), and the
+    environment's own behaviour that the golden chip needs to predict the rest: ``gaps[i]``
+    idle cycles before beat i was offered (after the cycle it could have been) and the
+    ``stalls``, cycles on which the host was not ready for output words."""
+    handshakes: list
+    outputs: list
+    gaps: list
+    stalls: list
+
+
+def check_pauses(pause_in, pause_out) -> None:
+    """A stream's pause chances: probabilities in [0, 1)."""
+    for name, value in (("pause_in", pause_in), ("pause_out", pause_out)):
+        if not isinstance(value, (int, float)) or not 0 <= value < 1:
+            raise ValueError(f"{name} must be a probability in [0, 1), not {value!r}")
 
 
 @runtime_checkable
@@ -59,9 +78,12 @@ class ChipDriver(RegisterDriver, Protocol):
     async def route(self, routing) -> int:
         """Stage and commit a routing, wait for its check; returns ``ROUTE_STATUS``."""
 
-    async def stream(self, beats, *args, **kwargs):
-        """Offer ``[(pair, words)]`` back to back; (handshake cycles, [(cycle, pair, words)])
-        with cycle 0 the first beat's offer."""
+    async def stream(self, beats, *, stop_after: int | None = None, pause_in: float = 0.0,
+                     pause_out: float = 0.0, seed: int = 0) -> Traffic:
+        """Offer ``[(pair, words)]`` (the first on cycle 0) and collect the outputs until the
+        chip is idle (or until cycle ``stop_after``). ``pause_in``: the chance that the source
+        holds a beat back on a cycle it could offer it; ``pause_out``: the chance that the host
+        is not ready on a cycle (both drawn from ``seed``; 0: back to back, always ready)."""
 
     async def reset(self, cycles: int = 2) -> None:
         """Hold the reset; the golden register model resets too."""

@@ -163,12 +163,14 @@ def _emit_cached(component, toplevel: str, params_key: str, sampled=()):
             start = time.perf_counter()
             extra_files = []
             for name, module in extra:      # modules the top instantiates (hdl.chip: the tile)
-                extra_text = hv.emit(module, name, emit_dir / f"{name}.v")
+                with _heartbeat(f"emitting {name} for {toplevel} [{params_key}]"):
+                    extra_text = hv.emit(module, name, emit_dir / f"{name}.v")
                 extra_files.append(f"{name}.v")
                 print(f"tb.runner: emitted {name} for {toplevel} [{params_key}] "
                       f"({len(extra_text) / 1e6:.2f} MB) in "
                       f"{time.perf_counter() - start:.1f} s", flush=True)
-            text = hv.emit(component, toplevel, verilog_path)
+            with _heartbeat(f"emitting {toplevel} [{params_key}]"):
+                text = hv.emit(component, toplevel, verilog_path)
             ports = hv.module_ports(component, text, toplevel)
             wrapper = hv.write_wrapper(emit_dir / f"{toplevel}_tb.v", toplevel, ports,
                                        sampled=sampled)
@@ -185,6 +187,27 @@ def _emit_cached(component, toplevel: str, params_key: str, sampled=()):
     extra_paths = [emit_dir / f for f in meta.get("extra_files", [])]
     return (emit_dir, verilog_path, emit_dir / meta["wrapper_file"], meta["wrapper"],
             params_json, wrapper_ports, extra_paths)
+
+
+@contextlib.contextmanager
+def _heartbeat(label: str, every: float = 30.0):
+    """Print ``label`` and the elapsed time every ``every`` seconds while the block runs (a
+    long emission or build is never minutes of silence)."""
+    import threading
+    done = threading.Event()
+    start = time.perf_counter()
+
+    def beat():
+        while not done.wait(every):
+            print(f"tb.runner: {label}: {time.perf_counter() - start:.0f} s", flush=True)
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 @contextlib.contextmanager
@@ -279,7 +302,7 @@ def _run_name(test_module: str, testcase) -> str:
 
 def run_cocotb(component_factory, toplevel_name: str, test_module: str, simulator: str,
                params_key: str, testcase=None, extra_env=None, waves: bool = False,
-               sampled=()) -> Path:
+               sampled=(), report: dict | None = None) -> Path:
     """Emit, wrap, build and simulate; fail unless every cocotb test passed.
 
     ``component_factory()`` returns the ``wiring.Component`` to test (constructing it is cheap;
@@ -289,7 +312,10 @@ def run_cocotb(component_factory, toplevel_name: str, test_module: str, simulato
     ``simulator`` is ``"verilator"`` or ``"icarus"``. ``params_key`` names the parameter set in
     directory names (letters, digits, ``_.-``); ``testcase`` selects cocotb tests (a name or a
     list); ``extra_env`` adds environment variables for the test. Waves (FST) are recorded when
-    ``waves`` is true or ``WAVES=1``. Returns the results XML path.
+    ``waves`` is true or ``WAVES=1``. ``report``, a dict, receives ``verilog_bytes`` (every
+    emitted file), ``emit_seconds`` (of the emission, cached or not), ``build_seconds`` and
+    ``build_peak_rss_bytes`` (when the build ran: the largest resident set of a process it
+    started) and ``run_seconds``. Returns the results XML path.
     """
     with warnings.catch_warnings():     # "Python runners ... are an experimental feature"
         warnings.simplefilter("ignore", UserWarning)
@@ -314,6 +340,12 @@ def run_cocotb(component_factory, toplevel_name: str, test_module: str, simulato
     component = component_factory()
     emit_dir, verilog_path, wrapper_path, wrapper, params_json, wrapper_ports, extra_paths = \
         _emit_cached(component, toplevel_name, params_key, tuple(sampled))
+    if report is not None:
+        report["verilog_bytes"] = sum(path.stat().st_size for path in
+                                      extra_paths + [verilog_path, wrapper_path])
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            report["emit_seconds"] = json.loads((emit_dir / "emit.json").read_text())[
+                "emit_seconds"]
 
     build_dir = BUILD_ROOT / simulator / (f"{toplevel_name}_{params_key}" +
                                           (f"_s-{'-'.join(sampled)}" if sampled else "") +
@@ -367,15 +399,20 @@ def run_cocotb(component_factory, toplevel_name: str, test_module: str, simulato
                     stale.unlink()
             start = time.perf_counter()
             try:
-                with _parallel_make_env():
+                with _parallel_make_env(), _heartbeat(f"{simulator} build of {wrapper} "
+                                                      f"[{params_key}]"):
                     runner.build(verilog_sources=sources, hdl_toplevel=wrapper,
                                  build_dir=build_dir, always=True, **build_kwargs)
             except SystemExit as error:
                 raise RuntimeError(f"{simulator} build of {wrapper} [{params_key}] in "
                                    f"{build_dir} failed: {error}") from None
             stamp.write_text(build_hash)
+            build_seconds = time.perf_counter() - start
             print(f"tb.runner: {simulator} build of {wrapper} [{params_key}] took "
-                  f"{time.perf_counter() - start:.1f} s")
+                  f"{build_seconds:.1f} s")
+            if report is not None:
+                report["build_seconds"] = build_seconds
+                report["build_peak_rss_bytes"] = _children_peak_rss()
 
     env = {
         "TILE_PARAMS": params_json,
@@ -406,6 +443,8 @@ def run_cocotb(component_factory, toplevel_name: str, test_module: str, simulato
         # under pytest the runner checks the results itself and exits; report it as a failure
         raise AssertionError(f"{simulator} run of {test_module} [{params_key}] in {test_dir}: "
                              f"{error}") from None
+    if report is not None:
+        report["run_seconds"] = time.perf_counter() - start
     print(f"tb.runner: {simulator} run of {test_module} took {time.perf_counter() - start:.1f} s"
           + (f"; waves in {test_dir / 'waves.fst'}" if waves else ""))
     results = Path(results)
@@ -413,6 +452,13 @@ def run_cocotb(component_factory, toplevel_name: str, test_module: str, simulato
     assert num_tests > 0, f"{results}: no cocotb test ran (testcase={testcase!r})"
     assert num_failed == 0, f"{results}: {num_failed} of {num_tests} cocotb tests failed"
     return results
+
+
+def _children_peak_rss() -> int:
+    """The largest resident set (bytes) of any finished child process of this one (Linux
+    reports kilobytes)."""
+    import resource
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
 
 
 def _clock_period_ns() -> int:

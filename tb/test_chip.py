@@ -1,6 +1,9 @@
 """cocotb tests of the chip (coroutines only; run by tests/test_rtl_chip.py): the scenarios of
 tb/chip_scenarios.py through cocotbext-axi's bus-functional models (tb/chipdrv.py)."""
+import json
 import os
+import time
+from pathlib import Path
 
 import cocotb
 
@@ -35,3 +38,72 @@ async def routing_scenarios(dut):
     """Multicast, concatenation, a wrap, two pairs; a refused routing of every class."""
     tb = await _start(dut)
     await sc.routing_scenarios(tb, tb.p, _seed())
+
+
+@cocotb.test()
+async def random_routes(dut):
+    """Random legal routings (chains, multicast, concatenation) with idle gaps on the input
+    stream and back-pressure on the output stream."""
+    tb = await _start(dut)
+    await sc.random_routes(tb, tb.p, _seed(), routings=int(os.environ.get("CHIP_ROUTINGS", "6")),
+                           pause_in=0.2, pause_out=0.3)
+
+
+@cocotb.test()
+async def idle_and_back_pressure(dut):
+    """The source's and the sink's pause generators: every handshake and output where the
+    golden chip puts them, and the stalls delay the outputs."""
+    tb = await _start(dut)
+    if tb.p.pairs >= 2:
+        await sc.traffic(tb, tb.p, _seed())
+
+
+@cocotb.test()
+async def chain_of_three(dut):
+    """ILP 0 -> three tiles -> OLP 0."""
+    tb = await _start(dut)
+    if tb.p.tiles >= 3:
+        await sc.chained_pass(tb, tb.p, _seed(), InputMode.SIGNED,
+                              chain=sc.legal_chain(tb.p, 3))
+
+
+@cocotb.test()
+async def reset_mid_pass(dut):
+    """BAD_DEST, the tiles' registers through their windows, reset in the middle of a chained
+    pass."""
+    tb = await _start(dut)
+    await sc.reset_mid_pass(tb, tb.p, _seed())
+
+
+@cocotb.test(skip=os.environ.get("CHIP_ROUTED", "0") == "0")
+async def routed_pass(dut):
+    """ILP 0 -> the tiles of ``CHIP_CHAIN`` (default: the first and the last tile) -> OLP 0,
+    ``CHIP_BEATS`` beats (default 2), every word and cycle against the golden chip. With
+    ``TEST_SUMMARY``: the stream's simulated cycles and wall time to that JSON file (the
+    programming and the register writes before it left out)."""
+    tb = await _start(dut)
+    chain = [int(t) for t in os.environ.get("CHIP_CHAIN", f"0,{tb.p.tiles - 1}").split(",")]
+    beats = int(os.environ.get("CHIP_BEATS", "2"))
+    timing = {}
+    stream = tb.stream
+
+    async def timed(run, **kwargs):
+        cycle, start = int(dut.tb_cycle.value), time.perf_counter()
+        traffic = await stream(run, **kwargs)
+        timing.update(cycles=int(dut.tb_cycle.value) - cycle,
+                      seconds=time.perf_counter() - start)
+        return traffic
+
+    tb.stream = timed
+    start = time.perf_counter()
+    want = await sc.chained_pass(tb, tb.p, _seed(), InputMode.UNSIGNED, chain=chain,
+                                 beats=beats)
+    summary = os.environ.get("TEST_SUMMARY")
+    if summary:
+        Path(summary).write_text(json.dumps({
+            "tiles": tb.p.tiles, "chain": chain, "beats": beats,
+            "outputs": len(want.outputs), "mismatches": 0,
+            "stream_cycles": timing["cycles"], "stream_seconds": timing["seconds"],
+            "cycles_per_second": timing["cycles"] / timing["seconds"],
+            "passes_per_second": beats / timing["seconds"],
+            "total_seconds": time.perf_counter() - start}))

@@ -37,3 +37,10 @@ def test_driver_follows_the_protocol(path):
         for w, g in zip(want, got):
             if w.default is not inspect.Parameter.empty:
                 assert g.default == w.default, (path, name, w.name, g.default, w.default)
+        # keyword-only arguments of the protocol: present, same defaults
+        impl_kw = {p.name: p for p in inspect.signature(impl).parameters.values()
+                   if p.kind is p.KEYWORD_ONLY}
+        for w in inspect.signature(member).parameters.values():
+            if w.kind is w.KEYWORD_ONLY:
+                assert w.name in impl_kw, f"{path}.{name} lacks keyword argument {w.name}"
+                assert impl_kw[w.name].default == w.default, (path, name, w.name)

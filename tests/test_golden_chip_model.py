@@ -495,3 +495,83 @@ def test_default_chip_runs_a_pass_through_two_full_tiles(seed):
     np.testing.assert_array_equal(res.outputs[0].words, mvm(chip, b, ya))
     assert 0 < ya.max() < 255
     assert elapsed < 10, f"the 34-tile chip's pass took {elapsed:.1f} s"
+
+
+# -- idle gaps and back-pressure ------------------------------------------------------------
+
+def test_gaps_and_stalls_by_hand(seed):
+    """The 1 x 2 chain of the hand-timed case above: a stalled host keeps the words in the OLP
+    (taken on the first ready cycle, same words) and holds the pair's next vector back until
+    they are taken; a gap offers a beat later, taken at once when the chip is idle."""
+    rng = np.random.default_rng(seed)
+    p = grid(1, 2)
+    chip = make_chip(p, rng)
+    r = Routing(p)
+    r.chain(0, [0, 1], olp_pair=0)
+    chip.set_routing(r)
+    x = rng.integers(0, 16, p.lanes)
+    free = chip.run(0, x)
+    assert free.outputs[0].cycle == 60
+    chip2 = make_chip(p, np.random.default_rng(seed))
+    chip2.set_routing(r)
+    res = chip2.run_stream([(0, x), (0, x)], stalls=range(60, 70))
+    assert [o.cycle for o in res.outputs] == [70, 71 + 60]
+    assert [e.cycle for e in res.ilp] == [0, 71]            # waits for the words to be taken
+    assert [o.valid for o in res.outputs] == [60, 71 + 60]
+    np.testing.assert_array_equal(res.outputs[0].words, free.outputs[0].words)
+    # gaps: the second beat offered 5 (or 100) cycles after it could be (on 1): taken when
+    # the chip is idle again (61) or at once (101)
+    for g, want in ((5, 61), (100, 101)):
+        res = chip2.schedule([0, 0], gaps=[0, g])
+        assert [e.cycle for e in res.ilp] == [0, want]
+        assert res.ilp[1].offered == 1 + g
+    res = chip2.schedule([0], gaps=[7], stalls=[67])
+    assert res.ilp[0].cycle == 7 and res.outputs[0].cycle == 68
+
+
+def test_random_gaps_and_stalls_shift_only_waits(seed):
+    """Random gaps and stalls on a 2 x 2 chip with two pairs: every beat is taken no earlier
+    than its offer, every output on a ready cycle no earlier than its words were valid, the
+    words equal the back-to-back run's (same beats, same order per tile), and with no gaps and
+    no stalls the schedule is the back-to-back one."""
+    rng = np.random.default_rng(seed)
+    p = grid(2, 2, pair_rows=(0, 1))
+    r = Routing(p)
+    r.chain(0, [0, 1], olp_pair=0)
+    r.chain(1, [3], olp_pair=1)
+    xs = rng.integers(0, 16, (8, p.lanes))
+    pairs = [int(k) for k in rng.integers(0, 2, 8)]
+    chips = [make_chip(p, np.random.default_rng(seed)) for _ in range(3)]
+    for c in chips:
+        c.set_routing(r)
+    beats = list(zip(pairs, xs))
+    ref = chips[0].run_stream(beats)
+    same = chips[1].run_stream(beats, gaps=[0] * 8, stalls=[])
+    assert [e.cycle for e in same.ilp] == [e.cycle for e in ref.ilp]
+    gaps = [0] + [int(g) for g in rng.integers(0, 30, 7)]
+    stalls = [int(c) for c in np.flatnonzero(rng.random(2000) < 0.6)]
+    res = chips[2].run_stream(beats, gaps=gaps, stalls=stalls)
+    for e in res.ilp:
+        assert e.cycle >= e.offered
+    assert [e.offered for e in res.ilp][1:] == [a.cycle + 1 + g for a, g in
+                                                zip(res.ilp, gaps[1:])]
+    for o in res.outputs:
+        assert o.cycle >= o.valid and o.cycle not in stalls
+    assert sorted(o.cycle for o in res.outputs) != sorted(o.cycle for o in ref.outputs)
+    by_beats = {o.beats: o.words for o in ref.outputs}
+    for o in res.outputs:
+        np.testing.assert_array_equal(o.words, by_beats[o.beats])
+
+
+def test_gaps_and_stalls_are_checked():
+    p = grid(1, 2)
+    chip = Chip(p)
+    x = np.zeros(p.lanes, int)
+    with pytest.raises(ValueError, match=r"gaps must have one entry per beat \(1\), not 2"):
+        chip.run_stream([(0, x)], gaps=[0, 1])
+    with pytest.raises(ValueError, match=r"gaps\[0\] must be in \[0, 16777215\], not -1"):
+        chip.run_stream([(0, x)], gaps=[-1])
+    with pytest.raises(ValueError, match=r"stalls\[1\].*-3"):
+        chip.schedule([0], stalls=[4, -3])
+    with pytest.raises(TypeError, match="stalls must be a collection of cycles"):
+        chip.schedule([0], stalls="12")

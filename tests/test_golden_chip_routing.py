@@ -282,3 +282,26 @@ def test_json_round_trip():
     bad["switches"].append({"switch": "take_w", "row": 0})
     with pytest.raises(ValueError, match=r"switches\[\d+\] must have switch, row, col and group"):
         Routing.from_dict(bad, p)
+
+
+def test_random_routings_are_legal_and_varied(seed):
+    """golden.chip.routing.random_routing: every routing passes the check with its pairs
+    reaching an OLP; over 60 draws on a 2 x 2 chip chains, multicast and concatenation all
+    occur; bad arguments are named."""
+    from golden.chip.routing import random_routing
+    from tests.test_sim_chip_mesh import GRIDS
+    p = GRIDS["2x2"]
+    rng = np.random.default_rng(seed)
+    kinds = set()
+    for _ in range(60):
+        r, what = random_routing(rng, p, lanes_tiles=[0, 1, 3])
+        result = check(r, lanes_mode=[True, True, False, True])
+        assert result.ok, (what, result.reasons())
+        assert any(result.reach[k].olps for k in range(p.pairs))
+        assert not any(result.reach[k].tiles & {2} for k in range(p.pairs)), what
+        kinds |= {part.split(":")[0] for part in what.split("; ")}
+    assert kinds == {"chain", "multicast", "concatenation"}, kinds
+    with pytest.raises(ValueError, match=r"lanes_tiles\[0\] must be in \[0, 3\], not 4"):
+        random_routing(rng, p, lanes_tiles=[4])
+    with pytest.raises(ValueError, match="lanes_tiles must name at least one tile"):
+        random_routing(rng, p, lanes_tiles=[])

@@ -5,6 +5,7 @@ import pytest
 
 from tb.chipdrv import SAMPLED_PORTS
 from tb.runner import run_cocotb
+from tests.test_sim_chip import GRID_1X2
 from tests.test_sim_chip_mesh import GRIDS
 
 pytestmark = [pytest.mark.rtl, pytest.mark.chip_rtl]
@@ -15,4 +16,36 @@ def test_chip_2x2(simulator, seed):
     from hdl.chip.chip import Chip
     p = GRIDS["2x2"]
     run_cocotb(lambda: Chip(p, tile_module="tile"), "chip", "tb.test_chip", simulator, "c2x2",
+               testcase=["chained_pass", "routing_scenarios", "random_routes",
+                         "idle_and_back_pressure", "reset_mid_pass"],
                extra_env={"TEST_SEED": seed}, sampled=SAMPLED_PORTS)
+
+
+@pytest.mark.parametrize("simulator", ["verilator", "icarus"])
+def test_chip_1x2_and_2x3(simulator, seed):
+    """The smallest chip (1 x 2: a chained pass, random routes) and a 2 x 3 chip with an
+    empty position and one pair (a chain of three tiles, BAD_DEST, reset in the middle of a
+    chained pass, random routes)."""
+    from hdl.chip.chip import Chip
+    for key, p, tests in (("c1x2", GRID_1X2, ["chained_pass", "random_routes"]),
+                          ("c2x3e", GRIDS["2x3e"], ["chain_of_three", "reset_mid_pass",
+                                                    "random_routes"])):
+        run_cocotb(lambda: Chip(p, tile_module="tile"), "chip", "tb.test_chip", simulator,
+                   key, testcase=tests, extra_env={"TEST_SEED": seed, "CHIP_ROUTINGS": 4},
+                   sampled=SAMPLED_PORTS)
+
+
+@pytest.mark.fullsize
+def test_chip_chain_full_size_verilator(seed):
+    """Two 512 x 512 tiles chained through the mesh of a 1 x 2 chip, in Verilator: the first
+    tile's ReLU outputs drive the second's rows as pulses; every word and cycle of the pass
+    against the golden chip."""
+    from golden.chip.params import ChipParams
+    from golden.spec import TileParams
+    from hdl.chip.chip import Chip
+    p = ChipParams(tile=TileParams(), grid_rows=1, grid_cols=2, empty=(), group_lanes=256,
+                   pair_rows=(0,))
+    run_cocotb(lambda: Chip(p, tile_module="tile"), "chip", "tb.test_chip", "verilator",
+               "c1x2full", testcase="routed_pass",
+               extra_env={"TEST_SEED": seed, "CHIP_ROUTED": "1", "CHIP_CHAIN": "0,1"},
+               sampled=SAMPLED_PORTS)

@@ -7,7 +7,12 @@ import pytest
 from golden.spec import InputMode
 from tb import chip_scenarios as sc
 from tb.chipsim import run_chip_sim
-from tests.test_sim_chip_mesh import GRIDS
+from golden.chip.params import ChipParams
+from tests.test_sim_chip_mesh import GRIDS, TILE
+
+#: The smallest chip: one row of two tiles, one pair.
+GRID_1X2 = ChipParams(tile=TILE, grid_rows=1, grid_cols=2, empty=(), group_lanes=4,
+                      pair_rows=(0,))
 
 
 @pytest.mark.parametrize("mode", list(InputMode))
@@ -32,3 +37,37 @@ def test_reset_mid_pass_and_tile_windows(seed):
     async def bench(drv, ctx, dut):
         await sc.reset_mid_pass(drv, GRIDS["2x3e"], seed)
     run_chip_sim(GRIDS["2x3e"], bench)
+
+
+def test_one_by_two(seed):
+    """The smallest chip, 1 x 2: ILP 0 -> tile 0 -> tile 1 -> OLP 0, several beats."""
+    async def bench(drv, ctx, dut):
+        await sc.chained_pass(drv, GRID_1X2, seed, InputMode.SIGNED, chain=[0, 1])
+    run_chip_sim(GRID_1X2, bench)
+
+
+def test_chain_of_three(seed):
+    """ILP 0 -> three tiles -> OLP 0 on the 2 x 3 chip with an empty position (one pair)."""
+    async def bench(drv, ctx, dut):
+        chain = sc.legal_chain(GRIDS["2x3e"], 3)
+        assert len(set(chain)) == 3
+        await sc.chained_pass(drv, GRIDS["2x3e"], seed, InputMode.UNSIGNED, chain=chain)
+    run_chip_sim(GRIDS["2x3e"], bench)
+
+
+@pytest.mark.parametrize("name", list(GRIDS))
+def test_random_routes(name, seed):
+    """Random legal routings (chains, multicast, concatenation, random drive sides) with idle
+    gaps and back-pressure, every word and cycle against the golden chip."""
+    async def bench(drv, ctx, dut):
+        await sc.random_routes(drv, GRIDS[name], seed, routings=8, pause_in=0.2,
+                               pause_out=0.3)
+    run_chip_sim(GRIDS[name], bench)
+
+
+def test_idle_and_back_pressure(seed):
+    """Beats held back and the host not ready: handshakes and outputs where the golden chip
+    puts them given the gaps and stalls, and the stalls delay the outputs."""
+    async def bench(drv, ctx, dut):
+        await sc.traffic(drv, GRIDS["2x2"], seed)
+    run_chip_sim(GRIDS["2x2"], bench)

@@ -20,11 +20,12 @@ length), so a discrete-event simulation of the windows comes first:
   EVALUATE, CONVERT, EMIT and OUTPUT follow (``golden.timing.mvm_timing`` with
   ``integrate_ticks`` = the interval's length); an interval that opens while it is busy is a
   ``LANE_COLLISION`` and is ignored as a whole;
-- an OLP's words are valid on the cycle after its interval closes; each cycle the output stream
-  takes the valid OLP of the lowest pair index (the host is always ready); an OLP is idle again
+- an OLP's words are valid on the cycle after its interval closes; each cycle on which the host
+  is ready the output stream takes the valid OLP of the lowest pair index; an OLP is idle again
   on the cycle after its words were taken;
-- the head beat of the input stream is taken on the first cycle its ILP is idle and every tile
-  and OLP of its reach is idle; the next beat is offered on the following cycle.
+- the head beat of the input stream is taken on the first cycle on or after its offer on which
+  its ILP is idle and every tile and OLP of its reach is idle; the next beat is offered on the
+  following cycle (or, with ``gaps``, that many cycles later).
 
 Then every MVM is evaluated in the order its window closed: each lane counts the high ticks of
 every pulse inside the admitted interval (saturating at ``2^in_bits - 1``: ``LANE_OVERRANGE``),
@@ -247,8 +248,10 @@ class _Dest:
 class _Schedule:
     """The windows of a sequence of beats: who integrates what, when (no data)."""
 
-    def __init__(self, chip: "Chip", pairs: list):
+    def __init__(self, chip: "Chip", pairs: list, gaps=None, stalls=frozenset()):
         self.chip = chip
+        self.gaps = list(gaps) if gaps is not None else [0] * len(pairs)
+        self.stalls = stalls
         p = chip.params
         tp = p.tile
         self.E = tp.evaluate_cycles
@@ -282,9 +285,9 @@ class _Schedule:
 
     def _simulate(self, pairs):
         self.pairs = pairs
-        self.offered = 0            # the cycle the head beat was offered on
+        self.offered = self.gaps[0] if pairs else 0    # the cycle the head beat was offered on
         if pairs:
-            self._push(0, _ADMIT, 0)
+            self._push(self.offered, _ADMIT, 0)
         while self.heap:
             t, kind, _, data = heapq.heappop(self.heap)
             self.last_cycle = max(self.last_cycle, t)
@@ -313,8 +316,8 @@ class _Schedule:
             self.ilp_until[pair] = t + D + 1
             self._emit(_Source(Endpoint("ilp", pair), t + 1, t + D + 1, ("beat", beat), (beat,)))
         if beat + 1 < len(self.pairs):
-            self.offered = t + 1
-            self._push(t + 1, _ADMIT, beat + 1)
+            self.offered = t + 1 + self.gaps[beat + 1]
+            self._push(self.offered, _ADMIT, beat + 1)
 
     def _land(self, t, dest: _Dest, g, src: _Source):
         first, last = t, t + src.last - src.first
@@ -379,6 +382,9 @@ class _Schedule:
         waiting = [d for d in self.dests.values() if d.pending is not None]
         if not waiting:
             return
+        if t in self.stalls:        # the host is not ready: the words wait
+            self._push(t + 1, _ARB, None)
+            return
         first = min(waiting, key=lambda d: d.endpoint.index)
         out = first.pending
         out.cycle = t
@@ -414,6 +420,29 @@ class _Schedule:
 
 
 # -- the chip --------------------------------------------------------------------------------
+
+#: Longest idle gap before a beat, and last stalled cycle, that a stream may ask for.
+TRAFFIC_CYCLES_MAX = (1 << 24) - 1
+
+
+def _check_traffic(n: int, gaps, stalls):
+    """``gaps`` (None or one count per beat) and ``stalls`` (cycles) checked and normalized."""
+    if gaps is None:
+        gaps = [0] * n
+    else:
+        gaps = list(gaps)
+        if len(gaps) != n:
+            raise ValueError(f"gaps must have one entry per beat ({n}), not {len(gaps)}")
+        for i, g in enumerate(gaps):
+            _check_int(f"gaps[{i}]", g, 0, TRAFFIC_CYCLES_MAX)
+        gaps = [int(g) for g in gaps]
+    if isinstance(stalls, (str, bytes)) or not hasattr(stalls, "__iter__"):
+        raise TypeError(f"stalls must be a collection of cycles, not {stalls!r}")
+    stalls = list(stalls)
+    for i, c in enumerate(stalls):
+        _check_int(f"stalls[{i}]", c, 0, TRAFFIC_CYCLES_MAX)
+    return gaps, frozenset(int(c) for c in stalls)
+
 
 def _as_config(config, params) -> TileConfig:
     if not isinstance(config, TileConfig):
@@ -588,13 +617,15 @@ class Chip:
             gilp.check_words(arr, self._pair_modes[pair], p.tile, name=name)
         return arr.astype(np.int64)
 
-    def schedule(self, pairs) -> StreamResult:
-        """The events and cycles of beats for ``pairs`` (pair indices, offered back to back)
-        without data: a :class:`StreamResult` whose arrays are None."""
+    def schedule(self, pairs, *, gaps=None, stalls=()) -> StreamResult:
+        """The events and cycles of beats for ``pairs`` (pair indices; ``gaps`` and ``stalls``
+        as in :meth:`run_stream`) without data: a :class:`StreamResult` whose arrays are
+        None."""
         pairs = [int(k) for k in pairs]
         for i, k in enumerate(pairs):
             _check_int(f"pairs[{i}]", k, 0, (1 << self.tdest_bits) - 1)
-        return self._result(_Schedule(self, pairs))
+        gaps, stalls = _check_traffic(len(pairs), gaps, stalls)
+        return self._result(_Schedule(self, pairs, gaps, stalls))
 
     def run(self, pair: int, x) -> StreamResult:
         """One input beat ``x`` (``lanes`` words in pair ``pair``'s input mode) on an idle
@@ -602,11 +633,14 @@ class Chip:
         x = self._check_beat(None, pair, x, batch=False)
         return self._run([pair], [x[None]], squeeze=True)
 
-    def run_stream(self, beats) -> StreamResult:
-        """Beats ``[(pair, x), ...]`` offered back to back on the input stream from cycle 0
-        on an idle chip (each beat is offered on the cycle after the previous one was taken). A
-        beat for a pair that does not exist (but fits TDEST) is consumed in one cycle and sets
-        ``BAD_DEST``."""
+    def run_stream(self, beats, *, gaps=None, stalls=()) -> StreamResult:
+        """Beats ``[(pair, x), ...]`` on the input stream of an idle chip. Beat i is offered
+        ``gaps[i]`` cycles after the cycle it could be offered on (cycle 0 for the first beat,
+        else the cycle after the previous beat was taken); no ``gaps``: back to back. The host
+        is ready for output words on every cycle except those in ``stalls`` (cycles counted
+        from 0; words wait in their OLP, and an ILP whose reach holds waiting words takes no
+        vector). A beat for a pair that does not exist (but fits TDEST) is consumed in one
+        cycle and sets ``BAD_DEST``."""
         beats = list(beats)
         pairs, xs = [], []
         for i, beat in enumerate(beats):
@@ -616,7 +650,9 @@ class Chip:
                 raise TypeError(f"beats[{i}] must be a (pair, x) pair, not {beat!r}") from None
             xs.append(self._check_beat(i, pair, x, batch=False)[None])
             pairs.append(int(pair))
-        return self._run(pairs, xs, squeeze=True)
+        gaps, stalls = _check_traffic(len(pairs), gaps, stalls)
+        return self._evaluate(_Schedule(self, pairs, gaps, stalls), xs, squeeze=True,
+                              stride=None, batch=1)
 
     def run_batch(self, pair: int, xs) -> BatchResult:
         """Vectors ``xs`` ``(B, lanes)`` of pair ``pair`` offered back to back: the same as

@@ -32,6 +32,7 @@ __all__ = [
     "NODE_SWITCHES", "EDGE_W_SWITCHES", "EDGE_S_SWITCHES", "SWITCHES", "ROUTE_CLASSES",
     "Switch", "Endpoint", "ilp", "tile", "olp", "Feed", "Sources", "Reach", "CheckResult",
     "Routing", "RoutingError", "path", "check", "resolve", "switch_exists", "JSON_FORMAT",
+    "random_routing",
 ]
 
 #: Switches of one position and lane group, in register bit order (docs/chip.md section 2).
@@ -898,3 +899,71 @@ def resolve(routing: Routing, lanes_mode=None) -> Sources:
     if not result.ok:
         raise RoutingError(result)
     return result.sources
+
+
+def random_routing(rng, params: ChipParams, lanes_tiles=None, *, attempts: int = 1000):
+    """A random legal routing of ``params``' chip for tests and benches: for a random set of
+    pairs, a chain of one to three tiles, a multicast from the ILP (to two tiles, or a tile and
+    the pair's own OLP) or two tiles whose outputs are concatenated onto a third (when the
+    mesh has at least two lane groups), each ending at a random OLP, hops on random ``drive``
+    sides. Only routings that :func:`check` accepts with ``lanes_tiles`` (the tiles in LANES
+    mode; default all) and in which every used pair reaches an OLP are returned. Returns
+    (routing, description): one "kind: route" per used pair, joined by "; "."""
+    if not isinstance(params, ChipParams):
+        raise TypeError(f"params must be a ChipParams, not {params!r}")
+    p = params
+    lanes_tiles = list(range(p.tiles)) if lanes_tiles is None else sorted(set(lanes_tiles))
+    for i, t in enumerate(lanes_tiles):
+        _check_int(f"lanes_tiles[{i}]", t, 0, p.tiles - 1)
+    if not lanes_tiles:
+        raise ValueError("lanes_tiles must name at least one tile")
+    lanes_mode = [t in lanes_tiles for t in range(p.tiles)]
+    kinds = ["chain", "multicast"] + (["concatenation"] if p.groups >= 2 and
+                                      len(lanes_tiles) >= 3 else [])
+
+    def drive():
+        return [None, "e", "n"][int(rng.integers(0, 3))]
+
+    for _ in range(attempts):
+        r = Routing.empty(p)
+        used = [int(k) for k in rng.permutation(p.pairs)[:int(rng.integers(1, p.pairs + 1))]]
+        what = []
+        try:
+            for k in used:
+                kind = kinds[int(rng.integers(0, len(kinds)))]
+                picks = [int(t) for t in rng.permutation(lanes_tiles)]
+                out = olp(int(rng.integers(0, p.pairs)))
+                if kind == "chain":
+                    hops = picks[:int(rng.integers(1, min(3, len(picks)) + 1))]
+                    r.connect(ilp(k), tile(hops[0]))
+                    for a, b in zip(hops, hops[1:]):
+                        r.connect(tile(a), tile(b), drive=drive())
+                    r.connect(tile(hops[-1]), out, drive=drive())
+                    what.append(f"chain: ILP {k} -> {' -> '.join(f'tile {t}' for t in hops)} -> {out}")
+                elif kind == "multicast":
+                    if len(picks) >= 2 and rng.random() < 0.5:
+                        a, b = picks[:2]
+                        r.multicast(ilp(k), [tile(a), tile(b)])
+                        r.connect(tile(a), out, drive=drive())
+                        r.connect(tile(b), olp(int(rng.integers(0, p.pairs))), drive=drive())
+                        what.append(f"multicast: ILP {k} -> tiles {a}, {b} -> OLPs")
+                    else:
+                        a = picks[0]
+                        r.multicast(ilp(k), [tile(a), olp(k)])
+                        r.connect(tile(a), out, drive=drive())
+                        what.append(f"multicast: ILP {k} -> tile {a} and OLP {k}, tile {a} -> {out}")
+                else:
+                    a, b, c = picks[:3]
+                    r.multicast(ilp(k), [tile(a), tile(b)])
+                    half = int(rng.integers(1, p.groups))
+                    r.concatenate(tile(c), [(tile(a), list(range(half)), drive()),
+                                            (tile(b), list(range(half, p.groups)), drive())])
+                    r.connect(tile(c), out, drive=drive())
+                    what.append(f"concatenation: ILP {k} -> tiles {a}, {b} -> onto tile {c} "
+                                f"(groups [0, {half}) and [{half}, {p.groups})) -> {out}")
+        except ValueError:
+            continue
+        result = check(r, lanes_mode=lanes_mode)
+        if result.ok and all(result.reach[k].olps for k in used):
+            return r, "; ".join(what)
+    raise RuntimeError(f"no legal routing found in {attempts} attempts")
