@@ -163,7 +163,7 @@ def emit(component, name: str, path, *, progress=None, check_cycles: bool | None
 
     ``check_cycles``: run Amaranth's combinational-cycle check (a quarter of the 512 x 512
     tile's emission time). None (default): only for blocks of at most
-    ``CHECK_CYCLES_MAX_COLS`` columns. The blocks repeat the same logic per column and every
+    ``CHECK_CYCLES_MAX_COLS`` columns (for the chip: lanes). The blocks repeat the same logic per column and every
     size the tests emit below that is checked; a cycle would also fail every Verilator build
     and ``make lint`` (UNOPTFLAT is a fatal warning). ``fast=False`` converts with Amaranth's
     own code throughout (the text is the same).
@@ -172,7 +172,8 @@ def emit(component, name: str, path, *, progress=None, check_cycles: bool | None
     os.environ["AMARANTH_USE_YOSYS"] = "builtin"    # reproducible: the pinned WASM Yosys
     from amaranth.back import rtlil, verilog
     if check_cycles is None:
-        cols = getattr(getattr(component, "params", None), "cols", 0)
+        params = getattr(component, "params", None)
+        cols = getattr(params, "cols", getattr(params, "lanes", 0))     # a block; the chip
         check_cycles = not (isinstance(cols, int) and cols > CHECK_CYCLES_MAX_COLS)
     say = progress or (lambda line: None)
     started = [time.perf_counter()]

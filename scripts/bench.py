@@ -1,7 +1,10 @@
 """Throughput of every backend in one run: golden model, plain NumPy, amaranth.sim, Icarus,
-Verilator; Verilog emission and Verilator build times. Prints a table and writes JSON.
+Verilator; Verilog emission and Verilator build times; the chip: two 512 x 512 tiles chained
+(passes/s) and the 34-tile chip (emission, build, peak memory, cycles/s with two tiles active,
+against the 2-tile chip's). Prints a table and writes JSON.
 
     python scripts/bench.py [--sizes 64 512] [--json build/bench.json] [--quick]
+                            [--chip none|2|all]
 
 Figures are measured here, on this machine, in this run; compare them as ratios.
 """
@@ -133,14 +136,50 @@ def bench_build(p, key):
             "verilator_build_seconds": build_s}
 
 
+def bench_chip(grid: str, empty: str, chain: str, beats: int, pair_rows: str) -> dict:
+    """A routed pass of a chip of 512 x 512 tiles (scripts/chip_run.py in its own process, so
+    that its peak memory is its own): emission, build, cycles/s of the stream."""
+    import subprocess
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "chip.json"
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "chip_run.py"), "--grid", grid,
+                        "--empty", empty, "--pair-rows", pair_rows, "--chain", chain,
+                        "--beats", str(beats), "--json", str(out)], check=True, cwd=ROOT)
+        return json.loads(out.read_text())
+
+
+def print_chip(results: dict) -> None:
+    two, full = results.get("chip_2"), results.get("chip_34")
+    print(f"\n{'chip':<34} {'passes/s':>9} {'cycles/s':>10}  note")
+    for name, r in (("2 tiles (1 x 2), 512 x 512", two), ("34 tiles (6 x 6), 2 active", full)):
+        if r is None:
+            continue
+        print(f"{name:<34} {r['passes_per_second']:>9.2f} {r['cycles_per_second']:>10.0f}  "
+              f"chain {r['chain']}, {r['beats']} beats, {r['mismatches']} mismatches")
+        cached = " (cached: the figures of the build that made it)" if r.get("build_cached") \
+            else ""
+        print(f"{'':<34} Verilog {r['verilog_bytes'] / 1e6:.1f} MB emitted in "
+              f"{r.get('emit_seconds', float('nan')):.0f} s; Verilator build "
+              f"{r.get('build_seconds', float('nan')):.0f} s, peak "
+              f"{r.get('build_peak_rss_bytes', float('nan')) / 2**30:.2f} GiB{cached}")
+    if two and full:
+        print(f"idle tiles: 34-tile chip with 2 active at "
+              f"{full['cycles_per_second'] / two['cycles_per_second']:.2f} x the 2-tile chip's "
+              f"cycles/s (goal >= 0.5)")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", type=int, nargs="+", default=[64, 512],
-                    help="square tile sizes (rows = cols) to measure")
+    ap.add_argument("--sizes", type=int, nargs="*", default=[64, 512],
+                    help="square tile sizes (rows = cols) to measure (none: only the chip)")
     ap.add_argument("--json", type=writable_file, default=str(ROOT / "build" / "bench.json"),
                     help="where to write the figures (checked before measuring)")
     ap.add_argument("--quick", action="store_true", help="fewer MVMs and repeats")
+    ap.add_argument("--chip", choices=["none", "2", "all"], default="all",
+                    help="chip figures: none, the 2-tile chip only, or also the 34-tile chip "
+                         "(its first build takes 15 to 25 minutes)")
     args = ap.parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)     # progress lines as they happen
     for s in args.sizes:
         if not 1 <= s <= 4096:
             ap.error(f"size must be in [1, 4096], not {s}")
@@ -171,6 +210,12 @@ def main(argv=None):
                                       (50 if args.quick else 200) if big else 500)
         print(f"  verilator: {r['verilator']}", flush=True)
         results[f"{size}x{size}"] = r
+    if args.chip != "none":
+        print("== chip: two 512 x 512 tiles chained on a 1 x 2 chip ==", flush=True)
+        results["chip_2"] = bench_chip("1x2", "", "0,1", 4, "0")
+    if args.chip == "all":
+        print("== chip: the 34-tile chip, two tiles active ==", flush=True)
+        results["chip_34"] = bench_chip("6x6", "5,4;5,5", "0,33", 4, "0,1,2,3,4,5")
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(results, indent=2))
 
@@ -198,6 +243,7 @@ def main(argv=None):
         print(f"{name:>9} Verilog emission {bd['verilog_emit_seconds']:.1f} s "
               f"({bd['verilog_bytes'] / 1e6:.1f} MB), Verilator build "
               f"{bd['verilator_build_seconds']:.1f} s")
+    print_chip(results)
     print(f"\nwritten to {args.json}")
 
 

@@ -30,19 +30,22 @@ from hdl.chip.emit import add_chip_arguments, chip_params_from_args    # noqa: E
 __all__ = ["run_chip", "main"]
 
 
-def run_chip(params, chain, beats: int = 2, seed: int = 1, key: str | None = None) -> dict:
+def run_chip(params, chain, beats: int = 2, seed: int = 1, key: str | None = None,
+             hierarchical: bool = True) -> dict:
     """Emit (cached), build (cached) and run a routed pass of ``params`` in Verilator; the
-    figures as a dict."""
+    figures as a dict. ``hierarchical``: Verilator builds the tile once as a hierarchical
+    block (``hdl.chip.chip.TileShell``) instead of flattening every instance."""
     from hdl.chip.chip import Chip
     from tb.chipdrv import SAMPLED_PORTS
     from tb.runner import run_cocotb
     key = key or (f"run{params.grid_rows}x{params.grid_cols}t{params.tile.rows}x"
-                  f"{params.tile.cols}")
+                  f"{params.tile.cols}" + ("h" if hierarchical else ""))
     report = {}
     with tempfile.TemporaryDirectory() as tmp:
         summary = Path(tmp) / "summary.json"
         start = time.perf_counter()
-        run_cocotb(lambda: Chip(params, tile_module="tile"), "chip", "tb.test_chip",
+        run_cocotb(lambda: Chip(params, tile_module="tile", hierarchical=hierarchical),
+                   "chip", "tb.test_chip",
                    "verilator", key, testcase="routed_pass",
                    extra_env={"TEST_SEED": seed, "CHIP_ROUTED": 1,
                               "CHIP_CHAIN": ",".join(map(str, chain)), "CHIP_BEATS": beats,
@@ -53,11 +56,13 @@ def run_chip(params, chain, beats: int = 2, seed: int = 1, key: str | None = Non
     out["grid"] = f"{params.grid_rows}x{params.grid_cols}"
     out["tile"] = f"{params.tile.rows}x{params.tile.cols}"
     out["wall_seconds"] = time.perf_counter() - start
+    out["hierarchical"] = hierarchical
     return out
 
 
 def describe(r: dict) -> str:
-    lines = [f"chip {r['grid']}, {r['tiles']} tiles of {r['tile']}: chain {r['chain']}, "
+    lines = [f"chip {r['grid']}, {r['tiles']} tiles of {r['tile']} "
+             f"({'hierarchical' if r['hierarchical'] else 'flat'} build): chain {r['chain']}, "
              f"{r['beats']} beats, {r['outputs']} outputs, {r['mismatches']} mismatches",
              f"  Verilog: {r['verilog_bytes'] / 1e6:.2f} MB, emitted in "
              f"{r.get('emit_seconds', float('nan')):.1f} s"]
@@ -80,9 +85,14 @@ def main(argv=None) -> int:
                     help="tiles of the chain, e.g. 0,33 (default: the first and the last)")
     ap.add_argument("--beats", type=int, default=2, help="vectors streamed (1 to 64)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--flat", action="store_true",
+                    help="flatten every tile instance instead of one hierarchical tile block "
+                         "(34 tiles of 512 x 512: over 10 minutes and 12 GB in Verilator's "
+                         "front end)")
     ap.add_argument("--json", type=writable_file,
                     default=str(ROOT / "build" / "chip_run.json"))
     args = ap.parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)     # progress lines as they happen
     params = chip_params_from_args(ap, args)
     try:
         check_int("--beats", args.beats, 1, 64)
@@ -107,7 +117,7 @@ def main(argv=None) -> int:
                              f"{'; '.join(result.reasons())}")
     except ValueError as error:
         ap.error(str(error))
-    r = run_chip(params, chain, args.beats, args.seed)
+    r = run_chip(params, chain, args.beats, args.seed, hierarchical=not args.flat)
     print(describe(r))
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(r, indent=2))

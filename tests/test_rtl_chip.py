@@ -25,14 +25,16 @@ def test_chip_2x2(simulator, seed):
 def test_chip_1x2_and_2x3(simulator, seed):
     """The smallest chip (1 x 2: a chained pass, random routes) and a 2 x 3 chip with an
     empty position and one pair (a chain of three tiles, BAD_DEST, reset in the middle of a
-    chained pass, random routes)."""
+    chained pass, random routes), its tiles behind the shell of hierarchical builds
+    (``hdl.chip.chip.TileShell``; Verilator builds it as one hierarchical block)."""
     from hdl.chip.chip import Chip
-    for key, p, tests in (("c1x2", GRID_1X2, ["chained_pass", "random_routes"]),
-                          ("c2x3e", GRIDS["2x3e"], ["chain_of_three", "reset_mid_pass",
-                                                    "random_routes"])):
-        run_cocotb(lambda: Chip(p, tile_module="tile"), "chip", "tb.test_chip", simulator,
-                   key, testcase=tests, extra_env={"TEST_SEED": seed, "CHIP_ROUTINGS": 4},
-                   sampled=SAMPLED_PORTS)
+    for key, p, hier, tests in (
+            ("c1x2", GRID_1X2, False, ["chained_pass", "random_routes"]),
+            ("c2x3eh", GRIDS["2x3e"], True, ["chain_of_three", "reset_mid_pass",
+                                            "random_routes"])):
+        run_cocotb(lambda: Chip(p, tile_module="tile", hierarchical=hier), "chip",
+                   "tb.test_chip", simulator, key, testcase=tests,
+                   extra_env={"TEST_SEED": seed, "CHIP_ROUTINGS": 4}, sampled=SAMPLED_PORTS)
 
 
 @pytest.mark.fullsize

@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 """hdl.verilog: port lists, the HDL-clock wrapper, the Icarus rewrite and the command line."""
 import re
 import subprocess
@@ -182,3 +183,38 @@ def test_combinational_cycles_are_still_found_in_small_blocks(tmp_path):
 
     with pytest.raises(Exception, match="[Cc]ombinational cycle"):
         emit(Loop(), "dut", tmp_path / "loop.v")
+
+
+def test_tile_shell_ports_and_the_chip_instances(tmp_path):
+    """hdl.chip.chip.TileShell: every tile port under its single-underscore name, same width
+    and direction, wired to the tile instance's double-underscore port; a hierarchical chip
+    instantiates the shell with those names; bad arguments are named."""
+    from golden.chip.params import ChipParams
+    from hdl.chip.chip import SHELL_MODULE, TILE_MODULE, Chip, TileShell
+    from hdl.tile import Tile
+    t = TileParams(rows=4, cols=4, in_bits=3, out_bits=3, code_bits=2, charge_bits=10)
+    tile_text = emit(Tile(t, clock_gate=True), TILE_MODULE, tmp_path / "tile.v")
+    shell_text = emit(TileShell(t), SHELL_MODULE, tmp_path / "tile_hier.v")
+    tile_ports = {p.name: p for p in module_ports(Tile(t, clock_gate=True), tile_text,
+                                                  TILE_MODULE)}
+    shell_ports = {p.name: p for p in module_ports(TileShell(t), shell_text, SHELL_MODULE)}
+    assert {n.replace("__", "_") for n in tile_ports} == set(shell_ports)
+    for name, port in tile_ports.items():
+        shell = shell_ports[name.replace("__", "_")]
+        assert (shell.width, shell.direction) == (port.width, port.direction), name
+        if name not in ("clk", "rst"):
+            assert re.search(rf"\.{name}\({name.replace('__', '_')}\)", shell_text), name
+    p = ChipParams(tile=t, grid_rows=1, grid_cols=2, empty=(), group_lanes=2, pair_rows=(0,))
+    chip = Chip(p, tile_module=TILE_MODULE, hierarchical=True)
+    extra = chip.extra_modules()
+    for _, module in extra:
+        module._MustUse__silence = True
+    assert [name for name, _ in extra] == [TILE_MODULE, SHELL_MODULE]
+    assert chip.verilator_hier_blocks() == [SHELL_MODULE]
+    text = emit(chip, "chip", tmp_path / "chip.v")
+    assert len(re.findall(rf"^\s*{SHELL_MODULE} tile_\d", text, re.M)) == 2
+    assert ".x_valid(" in text and ".x__valid(" not in text
+    with pytest.raises(ValueError, match="hierarchical needs tile_module='tile'"):
+        Chip(p, hierarchical=True)
+    with pytest.raises(TypeError, match="hierarchical must be a bool, not 1"):
+        Chip(p, tile_module=TILE_MODULE, hierarchical=1)

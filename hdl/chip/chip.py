@@ -23,7 +23,11 @@ from ..types import InputMode, InputSource, PulseLanesSignature, row_write_layou
 from .mesh import Mesh
 from .regs import CHIP_ERROR_BITS, ChipRegisters
 
-__all__ = ["Chip", "AXI4StreamSignature", "stream_widths", "chip_address_bits"]
+__all__ = ["Chip", "TileShell", "AXI4StreamSignature", "stream_widths", "chip_address_bits"]
+
+#: Verilog module names of the tile (emitted once) and of its shell (hierarchical builds).
+TILE_MODULE = "tile"
+SHELL_MODULE = "tile_hier"
 
 
 def _bytes(bits: int) -> int:
@@ -64,6 +68,44 @@ class AXI4StreamSignature(wiring.Signature):
         return isinstance(other, AXI4StreamSignature) and other._key == self._key
 
 
+def _tile_ports(params, sep: str):
+    """(path, port name, flow) of every member of the clock-gated tile's signature, the name
+    its path joined by ``sep``."""
+    tile = Tile(params, clock_gate=True)
+    tile._MustUse__silence = True       # only its signature is used
+    return [(tuple(path), sep.join(map(str, path)), member.flow, member.shape)
+            for path, member, _ in tile.signature.flatten(tile.signature.create(path=("t",)))]
+
+
+class TileShell(wiring.Component):
+    """The clock-gated tile behind flat port names with single underscores (``x_valid`` for
+    the tile's ``x__valid``): module ``SHELL_MODULE`` instantiating module ``TILE_MODULE``.
+
+    Verilator builds a hierarchical block separately once and shares it between all its
+    instances (``--hierarchical``); Verilator 5.006 mangles double-underscore port names of a
+    hierarchical block (``x___05Fvalid``) in the wrapper it generates, so the block is this
+    shell rather than the tile itself."""
+
+    def __init__(self, params):
+        self.params = params
+        self._ports = _tile_ports(params, "_")
+        names = [name for _, name, _, _ in self._ports]
+        if len(set(names)) != len(names):
+            raise ValueError("the tile's port names collide when joined with '_'")
+        super().__init__({name: (In if flow == In else Out)(shape)
+                          for _, name, flow, shape in self._ports})
+
+    def elaborate(self, platform):
+        m = Module()
+        ports = {"i_clk": ClockSignal("sync"), "i_rst": ResetSignal("sync")}
+        for path, name, flow, _ in self._ports:
+            value = getattr(self, name)
+            value = value.as_value() if hasattr(value, "as_value") else value
+            ports[("i_" if flow == In else "o_") + "__".join(map(str, path))] = value
+        m.submodules.tile = Instance(TILE_MODULE, **ports)
+        return m
+
+
 class Chip(wiring.Component):
     """Members
     -------
@@ -82,15 +124,25 @@ class Chip(wiring.Component):
     ``tile_module``: instantiate every tile as that Verilog module (``hdl.tile.Tile`` with
     ``clock_gate=True``, emitted once, ``hdl.chip.emit``) instead of elaborating 34 copies; the
     chip then only converts to Verilog (amaranth.sim needs the tiles themselves).
+    ``hierarchical`` (with ``tile_module``): instantiate the tile through its shell
+    (:class:`TileShell`, module ``SHELL_MODULE``), which Verilator builds once as a
+    hierarchical block (:meth:`verilator_hier_blocks`).
     """
 
-    def __init__(self, params: ChipParams = ChipParams(), *, tile_module: str | None = None):
+    def __init__(self, params: ChipParams = ChipParams(), *, tile_module: str | None = None,
+                 hierarchical: bool = False):
         if not isinstance(params, ChipParams):
             raise TypeError(f"params must be a ChipParams, not {params!r}")
         if tile_module is not None and (not isinstance(tile_module, str)
                                         or not tile_module.isidentifier()):
             raise ValueError(f"tile_module must be a Verilog module name, not {tile_module!r}")
+        if not isinstance(hierarchical, bool):
+            raise TypeError(f"hierarchical must be a bool, not {hierarchical!r}")
+        if hierarchical and tile_module != TILE_MODULE:
+            raise ValueError(f"hierarchical needs tile_module={TILE_MODULE!r} (the shell "
+                             f"instantiates that module), not {tile_module!r}")
         self.tile_module = tile_module
+        self.hierarchical = hierarchical
         self.params = p = params
         w = stream_widths(p)
         super().__init__({
@@ -243,7 +295,14 @@ class Chip(wiring.Component):
         ``tile_module``, the clock-gated tile under that name."""
         if self.tile_module is None:
             return []
-        return [(self.tile_module, Tile(self.params.tile, clock_gate=True))]
+        modules = [(self.tile_module, Tile(self.params.tile, clock_gate=True))]
+        if self.hierarchical:
+            modules.append((SHELL_MODULE, TileShell(self.params.tile)))
+        return modules
+
+    def verilator_hier_blocks(self) -> list:
+        """Modules Verilator should build as hierarchical blocks (``--hierarchical``)."""
+        return [SHELL_MODULE] if self.hierarchical else []
 
     def _tile(self, m, k):
         """Tile k: the component, or (with ``tile_module``) an interface of its signature
@@ -256,11 +315,13 @@ class Chip(wiring.Component):
         tile._MustUse__silence = True       # only its signature is used
         iface = tile.signature.create(path=(f"tile_{k}",))
         ports = {"i_clk": ClockSignal("sync"), "i_rst": ResetSignal("sync")}
+        sep = "_" if self.hierarchical else "__"
         for path, member, value in tile.signature.flatten(iface):
-            name = "__".join(map(str, path))
+            name = sep.join(map(str, path))
             value = value.as_value() if hasattr(value, "as_value") else value
             ports[("i_" if member.flow == In else "o_") + name] = value
-        m.submodules[f"tile_{k}"] = Instance(self.tile_module, **ports)
+        module = SHELL_MODULE if self.hierarchical else self.tile_module
+        m.submodules[f"tile_{k}"] = Instance(module, **ports)
         return iface
 
     def _interconnect(self, m, d, regs, tiles, events):

@@ -35,14 +35,16 @@ def emit_chip(params, out, *, wrapper: bool = False, quiet: bool = False) -> dic
     report = {}
     say = (lambda message: None) if quiet else (lambda message: _say(message, start))
     say(f"emitting module {TILE_MODULE} ({params.tile.rows} x {params.tile.cols}, clock-gated)")
-    text = emit(Tile(params.tile, clock_gate=True), TILE_MODULE, out / f"{TILE_MODULE}.v")
+    text = emit(Tile(params.tile, clock_gate=True), TILE_MODULE, out / f"{TILE_MODULE}.v",
+                progress=lambda line: say(f"  {TILE_MODULE}: {line}"))
     report["tile"] = (out / f"{TILE_MODULE}.v", len(text), time.perf_counter() - start)
     say(f"{TILE_MODULE}.v: {len(text) / 1e6:.2f} MB")
     mark = time.perf_counter()
     say(f"emitting module {CHIP_MODULE} ({params.grid_rows} x {params.grid_cols} grid, "
         f"{params.tiles} tiles, {params.pairs} pairs)")
     chip = Chip(params, tile_module=TILE_MODULE)
-    text = emit(chip, CHIP_MODULE, out / f"{CHIP_MODULE}.v")
+    text = emit(chip, CHIP_MODULE, out / f"{CHIP_MODULE}.v",
+                progress=lambda line: say(f"  {CHIP_MODULE}: {line}"))
     report["chip"] = (out / f"{CHIP_MODULE}.v", len(text), time.perf_counter() - mark)
     say(f"{CHIP_MODULE}.v: {len(text) / 1e6:.2f} MB")
     if wrapper:
