@@ -219,9 +219,11 @@ def main(argv=None):
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(results, indent=2))
 
-    print()
-    print(f"{'size':>9} {'backend':<22} {'MVM/s':>12} {'cycles/s':>12}  note")
-    for name, r in results.items():
+    tiles = {name: r for name, r in results.items() if not name.startswith("chip")}
+    if tiles:
+        print()
+        print(f"{'size':>9} {'backend':<22} {'MVM/s':>12} {'cycles/s':>12}  note")
+    for name, r in tiles.items():
         g = r["golden"]
         print(f"{name:>9} {'numpy W@x float64':<22} {g['numpy_single_mvm_per_s']:>12.0f} "
               f"{'':>12}  single vector")
