@@ -241,10 +241,10 @@ async def random_routes(drv, params, seed, routings=6, beats=3, pause_in=0.0, pa
 
 async def traffic(drv, params, seed, beats=6):
     """Idle cycles on the input stream and back-pressure on the output stream of a 2 x 2 chip:
-    two pairs in flight (tiles 0 -> 1 and tile 3), beats held back (chance 0.3 per cycle) and the host not ready (chance 0.7); the
-    golden chip predicts every handshake and output cycle from the gaps and stalls the driver
-    saw, and the stalls did delay outputs (the same beats back to back, always ready, give
-    other cycles)."""
+    two pairs in flight (tiles 0 -> 1 and tile 3), beats held back (chance 0.9 per cycle) and
+    the host not ready (chance 0.9); the golden chip predicts every handshake and output cycle
+    from the gaps and stalls the driver saw, and the stalls did delay outputs (the same beats
+    back to back, always ready, give other cycles)."""
     p = params
     rng = np.random.default_rng(seed)
     gold = GoldenChip(p)
@@ -260,7 +260,9 @@ async def traffic(drv, params, seed, beats=6):
     gold.set_routing(r)
     run = [(int(k), random_inputs(rng, p.tile, InputMode.UNSIGNED, 1)[0])
            for k in rng.integers(0, 2, size=beats)]
-    got = await drv.stream(run, pause_in=0.3, pause_out=0.7, seed=seed)
+    # high chances, so that a run without a gap (0.1^5) or without a delayed output is
+    # practically impossible
+    got = await drv.stream(run, pause_in=0.9, pause_out=0.9, seed=seed)
     assert got.stalls and any(got.gaps), (got.gaps, got.stalls)
     free = GoldenChip(p, configs=[configs.get(t, lanes_config(rng, p)) for t in range(p.tiles)])
     free.set_routing(r)

@@ -35,7 +35,17 @@ def pytest_collection_modifyitems(config, items):
     tests at positions 2k and 2k + 1, then one test whenever it is down to one. So the k-th
     longest test goes to position 2k with one of the shortest behind it, and the rest follow
     longest first; the 512 x 512 tests then overlap everything else instead of starting last.
-    Every worker computes the same order (xdist requires identical collections)."""
+    Every worker computes the same order (xdist requires identical collections).
+
+    Tests marked ``chipfull`` (two 512 x 512 tiles on a chip: about 6 minutes of two cores
+    alone, 11 in the suite, which it would take past 20 minutes) are skipped unless
+    ``FULL_CHIP=1`` (``make test-full``)."""
+    if os.environ.get("FULL_CHIP", "0") in ("", "0"):
+        skip = pytest.mark.skip(reason="two 512 x 512 tiles on a chip: run with make test-full "
+                                       "(FULL_CHIP=1)")
+        for item in items:
+            if item.get_closest_marker("chipfull"):
+                item.add_marker(skip)
     items.sort(key=_cost_class)     # stable: file order within a class
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0") or 0)
     if workers < 2 or len(items) < 4 * workers:

@@ -38,6 +38,7 @@ def test_chip_1x2_and_2x3(simulator, seed):
 
 
 @pytest.mark.fullsize
+@pytest.mark.chipfull
 def test_chip_chain_full_size_verilator(seed):
     """Two 512 x 512 tiles chained through the mesh of a 1 x 2 chip, in Verilator: the first
     tile's ReLU outputs drive the second's rows as pulses; every word and cycle of the pass
