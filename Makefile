@@ -48,7 +48,7 @@ WAVES_SIZE_ARGS := --rows $(WAVES_ROWS) --cols $(WAVES_COLS) --in-bits $(IN_BITS
 LINT_WAIVERS := -Wno-WIDTH -Wno-CASEINCOMPLETE
 
 .PHONY: setup verilog verilog-chip lint lint-tile lint-chip test demo bench synth waves drift \
-        program chip-run test-full clean distclean
+        program chip-run test-full regress clean distclean
 
 setup: $(STAMP)
 
@@ -81,6 +81,12 @@ lint-chip: verilog-chip
 # longest tests first, one per worker (tests/conftest.py), handed out one at a time
 test: setup
 	$(PY) -m pytest -n $(JOBS) --maxschedchunk=1 $(PYTEST_ARGS)
+
+# random MVMs in volume (default 100,000) over the small parameter sets on Verilator and Icarus,
+# in parallel on JOBS workers, every run's seed printed (scripts/regress.py; build/regress.json)
+MVMS ?= 100000
+regress: setup
+	$(PY) scripts/regress.py --mvms $(MVMS) --jobs $(JOBS)
 
 # the full-size tests alone, with two 512 x 512 tiles chained on a chip (tests marked chipfull,
 # skipped by `make test`: they would take it past 20 minutes on 2 cores)

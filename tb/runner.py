@@ -303,6 +303,10 @@ def _public_wrapper_config(build_dir: Path, wrapper: str, ports, sampled=()) -> 
 
 
 def _run_name(test_module: str, testcase) -> str:
+    """The run directory's name: ``TB_RUN_NAME`` if set (runs of one build at the same time,
+    e.g. scripts/regress.py), else the pytest test's name, else the module and testcases."""
+    if os.environ.get("TB_RUN_NAME"):
+        return re.sub(r"[^A-Za-z0-9_.,=-]+", "_", os.environ["TB_RUN_NAME"])[:120]
     current = os.environ.get("PYTEST_CURRENT_TEST")
     if current:
         name = current.split("::")[-1].split(" ")[0]
