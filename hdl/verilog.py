@@ -163,10 +163,10 @@ def emit(component, name: str, path, *, progress=None, check_cycles: bool | None
 
     ``check_cycles``: run Amaranth's combinational-cycle check (a quarter of the 512 x 512
     tile's emission time). None (default): only for blocks of at most
-    ``CHECK_CYCLES_MAX_COLS`` columns (for the chip: lanes). The blocks repeat the same logic per column and every
-    size the tests emit below that is checked; a cycle would also fail every Verilator build
-    and ``make lint`` (UNOPTFLAT is a fatal warning). ``fast=False`` converts with Amaranth's
-    own code throughout (the text is the same).
+    ``CHECK_CYCLES_MAX_COLS`` columns (for the chip: lanes). The blocks repeat the same logic
+    per column and every size the tests emit below that is checked; a cycle would also fail
+    every Verilator build and ``make lint`` (UNOPTFLAT is a fatal warning). ``fast=False``
+    converts with Amaranth's own code throughout (the text is the same).
     """
     check_module_name(name)
     os.environ["AMARANTH_USE_YOSYS"] = "builtin"    # reproducible: the pinned WASM Yosys

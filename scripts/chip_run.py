@@ -35,7 +35,7 @@ def run_chip(params, chain, beats: int = 2, seed: int = 1, key: str | None = Non
     """Emit (cached), build (cached) and run a routed pass of ``params`` in Verilator; the
     figures as a dict. ``hierarchical``: Verilator builds the tile once as a hierarchical
     block (``hdl.chip.chip.TileShell``) instead of flattening every instance."""
-    from hdl.chip.chip import Chip
+    from hdl.chip.chip import TILE_MODULE, Chip
     from tb.chipdrv import SAMPLED_PORTS
     from tb.runner import run_cocotb
     key = key or (f"run{params.grid_rows}x{params.grid_cols}t{params.tile.rows}x"
@@ -44,7 +44,7 @@ def run_chip(params, chain, beats: int = 2, seed: int = 1, key: str | None = Non
     with tempfile.TemporaryDirectory() as tmp:
         summary = Path(tmp) / "summary.json"
         start = time.perf_counter()
-        run_cocotb(lambda: Chip(params, tile_module="tile", hierarchical=hierarchical),
+        run_cocotb(lambda: Chip(params, tile_module=TILE_MODULE, hierarchical=hierarchical),
                    "chip", "tb.test_chip",
                    "verilator", key, testcase="routed_pass",
                    extra_env={"TEST_SEED": seed, "CHIP_ROUTED": 1,

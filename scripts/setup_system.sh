@@ -6,7 +6,7 @@
 # when `venv`/`ensurepip` is missing and libpython3-dev when no shared libpython exists (cocotb
 # embeds Python in the simulator). apt-get update runs only when something is missing.
 # Optional: ccache (tb.runner compiles Verilator's runtime once per checkout instead of once per
-# build; without it every build still works, 17 s of CPU slower); a failed install only warns.
+# build; without it every build still works, more slowly); a failed install only warns.
 set -euo pipefail
 
 python=${1:-python3}

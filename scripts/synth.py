@@ -103,14 +103,14 @@ def synth_tile(out: Path, rows: int, cols: int) -> dict[str, int]:
 
 def synth_chip(out: Path) -> dict[str, int]:
     from golden.chip.params import ChipParams
-    from hdl.chip.chip import Chip
+    from hdl.chip.chip import TILE_MODULE, Chip
     from hdl.tile import Tile
     from hdl.verilog import emit
     params = ChipParams()
     start = time.perf_counter()
     print(f"chip {params.grid_rows} x {params.grid_cols} ({params.tiles} tiles as black boxes, "
           f"{params.tile.rows} lanes, {params.group_lanes}-lane groups): emitting", flush=True)
-    emit(Chip(params, tile_module="tile"), "chip", out / "chip.v")
+    emit(Chip(params, tile_module=TILE_MODULE), "chip", out / "chip.v")
     tile = Tile(params.tile, clock_gate=True)
     tile._MustUse__silence = True       # only its signature is read
     (out / "tile_blackbox.v").write_text(_blackbox_stub("tile", tile))

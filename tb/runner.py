@@ -229,7 +229,7 @@ def _parallel_make_env():
     os.environ["MAKEFLAGS"] = f"-j{os.cpu_count() or 1}"
     if shutil.which("ccache") and os.environ.get("TB_CCACHE", "1") != "0":
         # every Verilator build compiles the same runtime (verilated.cpp, verilated_vpi.cpp,
-        # ...: 19 s of a small model's 48 s on one core): compile it once per checkout
+        # ...: a large part of a small model's compile time): compile it once per checkout
         os.environ["MAKEFLAGS"] += " OBJCACHE=ccache"
         os.environ["CCACHE_DIR"] = saved["CCACHE_DIR"] or str(CCACHE_DIR)
     os.environ.pop("MFLAGS", None)

@@ -58,13 +58,20 @@ def phases(run):
 
 # -- timing by hand ------------------------------------------------------------------------------
 
-def test_one_by_two_chain_cycles_by_hand(seed):
-    rng = np.random.default_rng(seed)
+def chain_1x2(rng):
+    """A 1 x 2 chip (:func:`make_chip`) routed ILP 0 -> tile 0 -> tile 1 -> OLP 0."""
     p = grid(1, 2)
     chip = make_chip(p, rng)
     r = Routing(p)
     r.chain(0, [0, 1], olp_pair=0)
     chip.set_routing(r)
+    return chip
+
+
+def test_one_by_two_chain_cycles_by_hand(seed):
+    rng = np.random.default_rng(seed)
+    chip = chain_1x2(rng)
+    p = chip.params
     x = rng.integers(0, 16, p.lanes)
     res = chip.run(0, x)
     # handshake on 0; the ILP's window on the mesh: D + 1 = 16 cycles from 1
@@ -504,16 +511,11 @@ def test_gaps_and_stalls_by_hand(seed):
     (taken on the first ready cycle, same words) and holds the pair's next vector back until
     they are taken; a gap offers a beat later, taken at once when the chip is idle."""
     rng = np.random.default_rng(seed)
-    p = grid(1, 2)
-    chip = make_chip(p, rng)
-    r = Routing(p)
-    r.chain(0, [0, 1], olp_pair=0)
-    chip.set_routing(r)
-    x = rng.integers(0, 16, p.lanes)
+    chip = chain_1x2(rng)
+    x = rng.integers(0, 16, chip.params.lanes)
     free = chip.run(0, x)
     assert free.outputs[0].cycle == 60
-    chip2 = make_chip(p, np.random.default_rng(seed))
-    chip2.set_routing(r)
+    chip2 = chain_1x2(np.random.default_rng(seed))
     res = chip2.run_stream([(0, x), (0, x)], stalls=range(60, 70))
     assert [o.cycle for o in res.outputs] == [70, 71 + 60]
     assert [e.cycle for e in res.ilp] == [0, 71]            # waits for the words to be taken

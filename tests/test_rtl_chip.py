@@ -13,9 +13,9 @@ pytestmark = [pytest.mark.rtl, pytest.mark.chip_rtl]
 
 @pytest.mark.parametrize("simulator", ["verilator", "icarus"])
 def test_chip_2x2(simulator, seed):
-    from hdl.chip.chip import Chip
+    from hdl.chip.chip import TILE_MODULE, Chip
     p = GRIDS["2x2"]
-    run_cocotb(lambda: Chip(p, tile_module="tile"), "chip", "tb.test_chip", simulator, "c2x2",
+    run_cocotb(lambda: Chip(p, tile_module=TILE_MODULE), "chip", "tb.test_chip", simulator, "c2x2",
                testcase=["chained_pass", "routing_scenarios", "random_routes",
                          "idle_and_back_pressure", "reset_mid_pass"],
                extra_env={"TEST_SEED": seed}, sampled=SAMPLED_PORTS)
@@ -27,12 +27,12 @@ def test_chip_1x2_and_2x3(simulator, seed):
     empty position and one pair (a chain of three tiles, BAD_DEST, reset in the middle of a
     chained pass, random routes), its tiles behind the shell of hierarchical builds
     (``hdl.chip.chip.TileShell``; Verilator builds it as one hierarchical block)."""
-    from hdl.chip.chip import Chip
+    from hdl.chip.chip import TILE_MODULE, Chip
     for key, p, hier, tests in (
             ("c1x2", GRID_1X2, False, ["chained_pass", "random_routes"]),
             ("c2x3eh", GRIDS["2x3e"], True, ["chain_of_three", "reset_mid_pass",
                                             "random_routes"])):
-        run_cocotb(lambda: Chip(p, tile_module="tile", hierarchical=hier), "chip",
+        run_cocotb(lambda: Chip(p, tile_module=TILE_MODULE, hierarchical=hier), "chip",
                    "tb.test_chip", simulator, key, testcase=tests,
                    extra_env={"TEST_SEED": seed, "CHIP_ROUTINGS": 4}, sampled=SAMPLED_PORTS)
 
@@ -46,10 +46,10 @@ def test_chip_chain_full_size_verilator(seed):
     here)."""
     from golden.chip.params import ChipParams
     from golden.spec import TileParams
-    from hdl.chip.chip import Chip
+    from hdl.chip.chip import TILE_MODULE, Chip
     p = ChipParams(tile=TileParams(), grid_rows=1, grid_cols=2, empty=(), group_lanes=256,
                    pair_rows=(0,))
-    run_cocotb(lambda: Chip(p, tile_module="tile", hierarchical=True), "chip", "tb.test_chip",
+    run_cocotb(lambda: Chip(p, tile_module=TILE_MODULE, hierarchical=True), "chip", "tb.test_chip",
                "verilator", "c1x2fullh", testcase="routed_pass",
                extra_env={"TEST_SEED": seed, "CHIP_ROUTED": "1", "CHIP_CHAIN": "0,1"},
                sampled=SAMPLED_PORTS)

@@ -939,7 +939,8 @@ def random_routing(rng, params: ChipParams, lanes_tiles=None, *, attempts: int =
                     for a, b in zip(hops, hops[1:]):
                         r.connect(tile(a), tile(b), drive=drive())
                     r.connect(tile(hops[-1]), out, drive=drive())
-                    what.append(f"chain: ILP {k} -> {' -> '.join(f'tile {t}' for t in hops)} -> {out}")
+                    tiles = " -> ".join(f"tile {t}" for t in hops)
+                    what.append(f"chain: ILP {k} -> {tiles} -> {out}")
                 elif kind == "multicast":
                     if len(picks) >= 2 and rng.random() < 0.5:
                         a, b = picks[:2]
@@ -951,7 +952,8 @@ def random_routing(rng, params: ChipParams, lanes_tiles=None, *, attempts: int =
                         a = picks[0]
                         r.multicast(ilp(k), [tile(a), olp(k)])
                         r.connect(tile(a), out, drive=drive())
-                        what.append(f"multicast: ILP {k} -> tile {a} and OLP {k}, tile {a} -> {out}")
+                        what.append(f"multicast: ILP {k} -> tile {a} and OLP {k}, "
+                                    f"tile {a} -> {out}")
                 else:
                     a, b, c = picks[:3]
                     r.multicast(ilp(k), [tile(a), tile(b)])

@@ -13,9 +13,10 @@ import sys
 import time
 from pathlib import Path
 
+from .chip import TILE_MODULE
+
 __all__ = ["emit_chip", "main", "add_chip_arguments", "chip_params_from_args"]
 
-TILE_MODULE = "tile"
 CHIP_MODULE = "chip"
 
 
