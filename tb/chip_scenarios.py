@@ -8,15 +8,20 @@ import itertools
 import numpy as np
 
 from golden.chip.model import Chip as GoldenChip
-from golden.chip.regs import ChipErrorBit, RouteVerdict, tile_address
+from golden.chip.regs import CHIP_MAP, ChipErrorBit, RouteVerdict, chip_address, tile_address
 from golden.chip.routing import Routing, Switch, check, ilp, olp, random_routing, tile
-from golden.regs import REGISTERS
+from golden.regs import OKAY, REGISTERS
 from golden.spec import Activation, InputMode, InputSource, Phase, TileConfig
 from .scoreboard import assert_equal_arrays
 from .stimulus import random_codes, random_inputs
 
 __all__ = ["lanes_config", "check_stream", "chained_pass", "scenario_routings",
-           "routing_scenarios", "reset_mid_pass", "random_routes", "traffic", "legal_chain"]
+           "routing_scenarios", "reset_mid_pass", "random_routes", "traffic", "legal_chain",
+           "run_host_sequence", "plan_pass"]
+
+#: Addresses of ROUTE_CMD and ROUTE_STATUS.
+CHIP_MAP_OFFSETS = (chip_address(CHIP_MAP["ROUTE_CMD"].offset),
+                    chip_address(CHIP_MAP["ROUTE_STATUS"].offset))
 
 
 def lanes_config(rng, p, activation=Activation.RELU):
@@ -269,3 +274,50 @@ async def traffic(drv, params, seed, beats=6):
     relaxed = free.schedule([k for k, _ in run])
     want = check_stream(gold, run, got, seed)
     assert [o.cycle for o in want.outputs] != [o.cycle for o in relaxed.outputs]
+
+
+async def run_host_sequence(drv, ops) -> None:
+    """Carry out a plan's host sequence (``mapper.plan.Plan.host_sequence``) through a chip
+    driver: register writes (each must answer OKAY), closed-loop target rows on the
+    programming stream, and the routing commit (its check must apply the routing). The
+    tiles are waited for between programming and the writes that follow it."""
+    programming = False
+    for op in ops:
+        if op[0] == "program":
+            await drv.program_targets(op[1], op[2], op[3])
+            programming = True
+            continue
+        if programming:
+            await drv.wait_idle()
+            programming = False
+        if op[0] == "write":
+            resp = await drv.csr_write(op[1], op[2])
+            assert resp == OKAY, f"write {op[1]:#x} <- {op[2]:#x}: response {resp}"
+        elif op[0] == "commit":
+            cmd, status = CHIP_MAP_OFFSETS
+            assert await drv.csr_write(cmd, 1) == OKAY
+            while True:
+                value, _ = await drv.csr_read(status)
+                if not value & 1:
+                    break
+            assert value >> 1 & 3 == RouteVerdict.APPLIED, f"ROUTE_STATUS {value:#x}"
+        else:
+            raise ValueError(f"unknown host operation {op[0]!r}")
+    if programming:
+        await drv.wait_idle()
+
+
+async def plan_pass(drv, plan, x, seed: int = 0, pause_in: float = 0.0,
+                    pause_out: float = 0.0):
+    """A network's plan on the RTL chip: the host sequence, then the float inputs ``x`` as
+    back-to-back beats on the plan's pair; every handshake, output cycle and word against the
+    golden chip that executed the same sequence. Returns ``(golden StreamResult, words)``."""
+    ops = plan.host_sequence()
+    gold = plan.golden_chip(ops)
+    await run_host_sequence(drv, ops)
+    u, _ = plan.words(x)
+    beats = [(plan.pair, row) for row in u]
+    traffic = await drv.stream(beats, pause_in=pause_in, pause_out=pause_out, seed=seed)
+    want = check_stream(gold, beats, traffic, seed)
+    words = np.array([w for _, _, w in traffic.outputs])
+    return want, words

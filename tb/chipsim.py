@@ -9,7 +9,7 @@ import numpy as np
 from golden.chip import regs as gregs
 from golden.chip.params import ChipParams
 from golden.chip.routing import Routing
-from .pack import pack_row_write, pack_words, unpack_words
+from .pack import pack_row_write, pack_targets, pack_words, unpack_words
 from .protocol import Traffic, check_pauses
 from .simdrv import SimTileDriver, simulate
 
@@ -71,6 +71,23 @@ class SimChipDriver:
             await ctx.tick()
         for _ in range(4):              # the held beat reaches its tile
             await ctx.tick()
+
+    async def program_targets(self, tile: int, row: int, targets) -> None:
+        """One closed-loop target row through the programming stream (``TUSER`` = 1)."""
+        ctx, ps = self.ctx, self.dut.p_axis
+        ctx.set(ps.tdata, pack_targets(self.p.tile, row, targets))
+        ctx.set(ps.tdest, tile)
+        ctx.set(ps.tuser, 1)
+        ctx.set(ps.tvalid, 1)
+        await ctx.tick().until(ps.tready)
+        ctx.set(ps.tvalid, 0)
+
+    async def wait_idle(self) -> None:
+        """Wait until every tile is idle (the held programming beat included)."""
+        for _ in range(4):
+            await self.ctx.tick()
+        while self.ctx.get(self.dut.busy):
+            await self.ctx.tick()
 
     async def configure(self, tile: int, config) -> None:
         await self._writes(self.regs.load_tile(tile, config))

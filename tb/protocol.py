@@ -69,6 +69,12 @@ class ChipDriver(RegisterDriver, Protocol):
     async def program(self, tile: int, codes) -> None:
         """Row writes of a tile's codes through the programming stream."""
 
+    async def program_targets(self, tile: int, row: int, targets) -> None:
+        """One closed-loop target row of a tile through the programming stream."""
+
+    async def wait_idle(self) -> None:
+        """Wait until no tile is busy."""
+
     async def configure(self, tile: int, config) -> None:
         """Write the registers that take tile ``tile`` to a ``TileConfig``."""
 

@@ -107,3 +107,47 @@ async def routed_pass(dut):
             "cycles_per_second": timing["cycles"] / timing["seconds"],
             "passes_per_second": beats / timing["seconds"],
             "total_seconds": time.perf_counter() - start}))
+
+
+def _random_plan(p, seed):
+    """A random two-layer network (ReLU hidden layer, identity output) mapped on chip ``p``."""
+    import numpy as np
+    from mapper import Dense, Network
+    from mapper.plan import plan_network
+    rng = np.random.default_rng(seed)
+    n = p.tile.rows
+    hidden = max(1, n - 1)
+    net = Network([Dense(rng.normal(size=(n, hidden)) / 3, rng.normal(size=hidden) * 0.1, "relu"),
+                   Dense(rng.normal(size=(hidden, 3)) / 3, rng.normal(size=3) * 0.1, "identity")])
+    plan = plan_network(net, p, calibration_x=rng.uniform(0, 1, size=(64, n)))
+    return plan, rng.uniform(0, 1, size=(4, n))
+
+
+@cocotb.test()
+async def plan_pass(dut):
+    """A network's chip plan (``mapper.plan``): its host sequence (register writes, closed-loop
+    programming of every target row, the routing commit), then float inputs as beats; every
+    handshake, output cycle and word against the golden chip that ran the same sequence.
+    ``PLAN_FILE`` (JSON) and ``PLAN_INPUTS`` (``.npy``, float inputs) choose the plan and the
+    inputs; by default a random two-layer network on this chip. With ``TEST_SUMMARY``: the
+    words, cycles and wall time to that JSON file."""
+    import numpy as np
+    from mapper.plan import Plan
+    tb = await _start(dut)
+    plan_file = os.environ.get("PLAN_FILE")
+    if plan_file:
+        plan = Plan.from_json(Path(plan_file).read_text())
+        assert plan.chip == tb.p, "the plan is for another chip"
+        x = np.load(os.environ["PLAN_INPUTS"])
+    else:
+        plan, x = _random_plan(tb.p, _seed())
+    start = time.perf_counter()
+    cycle = int(dut.tb_cycle.value)
+    want, words = await sc.plan_pass(tb, plan, x, seed=_seed())
+    summary = os.environ.get("TEST_SUMMARY")
+    if summary:
+        Path(summary).write_text(json.dumps({
+            "inputs": len(x), "outputs": len(want.outputs), "mismatches": 0,
+            "words": words.tolist(), "output_cycles": [o.cycle for o in want.outputs],
+            "cycles": int(dut.tb_cycle.value) - cycle,
+            "seconds": time.perf_counter() - start}))

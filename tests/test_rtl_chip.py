@@ -23,13 +23,14 @@ def test_chip_2x2(simulator, seed):
 
 @pytest.mark.parametrize("simulator", ["verilator", "icarus"])
 def test_chip_1x2_and_2x3(simulator, seed):
-    """The smallest chip (1 x 2: a chained pass, random routes) and a 2 x 3 chip with an
+    """The smallest chip (1 x 2: a chained pass, random routes, a network's plan with
+    closed-loop programming through the programming stream) and a 2 x 3 chip with an
     empty position and one pair (a chain of three tiles, BAD_DEST, reset in the middle of a
     chained pass, random routes), its tiles behind the shell of hierarchical builds
     (``hdl.chip.chip.TileShell``; Verilator builds it as one hierarchical block)."""
     from hdl.chip.chip import TILE_MODULE, Chip
     for key, p, hier, tests in (
-            ("c1x2", GRID_1X2, False, ["chained_pass", "random_routes"]),
+            ("c1x2", GRID_1X2, False, ["chained_pass", "random_routes", "plan_pass"]),
             ("c2x3eh", GRIDS["2x3e"], True, ["chain_of_three", "reset_mid_pass",
                                             "random_routes"])):
         run_cocotb(lambda: Chip(p, tile_module=TILE_MODULE, hierarchical=hier), "chip",

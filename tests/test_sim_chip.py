@@ -71,3 +71,16 @@ def test_idle_and_back_pressure(seed):
     async def bench(drv, ctx, dut):
         await sc.traffic(drv, GRIDS["2x2"], seed)
     run_chip_sim(GRIDS["2x2"], bench)
+
+
+def test_plan_pass(seed):
+    """A two-layer network mapped by ``mapper.plan`` onto the 1 x 2 chip: the plan's host
+    sequence (closed-loop programming of every target row through the programming stream,
+    register writes, the routing commit), then its inputs; every word and cycle against the
+    golden chip that ran the same sequence."""
+    from tb.test_chip import _random_plan
+    plan, x = _random_plan(GRID_1X2, seed)
+
+    async def bench(drv, ctx, dut):
+        await sc.plan_pass(drv, plan, x, seed=seed)
+    run_chip_sim(GRID_1X2, bench)
