@@ -48,7 +48,7 @@ WAVES_SIZE_ARGS := --rows $(WAVES_ROWS) --cols $(WAVES_COLS) --in-bits $(IN_BITS
 LINT_WAIVERS := -Wno-WIDTH -Wno-CASEINCOMPLETE
 
 .PHONY: setup verilog verilog-chip lint lint-tile lint-chip test demo bench synth waves drift \
-        program chip-run test-full regress clean distclean
+        program chip-run test-full regress digits energy clean distclean
 
 setup: $(STAMP)
 
@@ -126,6 +126,22 @@ program: setup
 # build/drift/{table.md,drift.json,drift.png}
 drift: setup
 	$(PY) scripts/drift_study.py
+
+# handwritten digits end to end: training (cached), mapping onto the paper's chip, accuracy on
+# the golden chip over device seeds and drift times, a subset through the RTL chip, energy:
+# build/digits/{summary.json,accuracy_vs_drift.png,energy.png}
+SEEDS      ?= 5
+RTL_INPUTS ?= 20
+RTL_SIZE   ?= 64
+SIMULATOR  ?= verilator
+digits: setup
+	$(PY) -m mapper.digits --seeds $(SEEDS) --rtl-inputs $(RTL_INPUTS) --rtl-size $(RTL_SIZE) \
+	    --simulator $(SIMULATOR)
+
+# the energy model's calibration (20.0 and 12.4 TOPS/W) and its prediction at half the
+# integration time (docs/energy.md)
+energy: setup
+	$(PY) -m golden.energy
 
 clean:
 	rm -rf $(BUILD) sim_build .pytest_cache
