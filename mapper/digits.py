@@ -16,7 +16,9 @@
    chip of ``--rtl-size`` tiles: the same plan's host sequence (closed-loop programming through
    the programming stream, register writes, routing commit) and every output word and cycle
    against the golden chip; its words are also held equal to the paper chip's.
-5. Energy per inference, TOPS/W and latency from ``golden.energy`` on the golden chip's
+5. What splitting costs: the same network on 32 x 32 tiles, every layer split over its
+   inputs and outputs (partial sums added on the host), at t0.
+6. Energy per inference, TOPS/W and latency from ``golden.energy`` on the golden chip's
    activity.
 
 Writes ``build/digits/summary.json``, ``accuracy_vs_drift.png`` and ``energy.png``.
@@ -103,6 +105,27 @@ def study(net, chip_params, x_train, x_test, y_test, seeds: int):
                     _accuracy(plan, gold, x_test, y_test))
                 next(it, None)
     bar.close()
+    return rows
+
+
+def split_study(net, x_train, x_test, y_test, seeds: int, size: int = 32) -> dict:
+    """What splitting costs: the same network on ``size x size`` tiles (the paper chip's
+    grid and pairs), every layer split over its inputs and outputs, the partial sums added on
+    the host (docs/mapping.md section 3). ``{label: [accuracy per seed]}``."""
+    chip = ChipParams(tile=TileParams(rows=size, cols=size), group_lanes=max(1, size // 2))
+    quiet = _plan(net, chip, x_train, 0, quiet=True)
+    tiles = len(quiet.pieces)
+    label = f"split over {tiles} tiles of {size} x {size}"
+    rows = {f"{label}, quantization only": [_accuracy(quiet, quiet.golden_chip(), x_test,
+                                                      y_test)]}
+    for s in _progress(range(seeds), f"digits: {label}"):
+        plan = _plan(net, chip, x_train, s, quiet=False)
+        gold = plan.golden_chip()
+        t0 = plan.aged_codes(plan.programmed_codes(gold), 0.0, seed=s)
+        for t, c in t0.items():
+            gold.program(t, c)
+        rows.setdefault(f"{label}, programming + read noise, t0", []).append(
+            _accuracy(plan, gold, x_test, y_test))
     return rows
 
 
@@ -215,6 +238,8 @@ def run(args) -> dict:
     step(f"golden chip: {len(x_te)} test inputs, {args.seeds} device seeds, "
          f"{len(TIMES) - 1} drift times x {len(SCOPES)} compensations")
     acc.update(study(net, chip, x_tr, x_te, y_te, args.seeds))
+    step("the cost of splitting: the same network on 32 x 32 tiles")
+    acc.update(split_study(net, x_tr, x_te, y_te, args.seeds))
     step("energy and latency (golden.energy)")
     br, single = energy_report(net, chip, x_tr, x_te)
     plan0 = _plan(net, chip, x_tr, 0, quiet=False)

@@ -34,14 +34,15 @@ from golden.calibration import CalOp, CalScope, Calibrator
 from golden.chip.model import Chip
 from golden.chip.params import ChipParams
 from golden.chip.regs import ChipRegisterFile, RouteVerdict, tile_address
-from golden.chip.routing import Routing, check
+from golden.chip.routing import Routing, check, ilp, olp, tile
 from golden.device import PCMModel, conductances_to_codes
 from golden.program import ProgramConfig, _lsp_targets, _msp_targets, program_row
 from golden.regs import OKAY
 from golden.spec import Activation, InputMode, InputSource, TileConfig, TileParams, check_int
+from golden.tile import Tile
 
 from .layer import LayerMapping, MappingError, _real, map_layer
-from .network import Network, _float_array
+from .network import Dense, Network, _float_array, activate
 
 __all__ = ["Plan", "plan_network", "PLAN_FORMAT", "PLAN_VERSION", "SEARCH_LIMIT"]
 
@@ -80,59 +81,139 @@ def _config_from_dict(d: dict, params: TileParams) -> TileConfig:
     return TileConfig(**d).resolved(params)
 
 
-def _chain_tiles(p: ChipParams, pair: int, olp_pair: int, n: int) -> tuple[list, Routing]:
-    """The first legal chain ILP ``pair`` -> n tiles -> OLP ``olp_pair``: tiles ordered by
-    their grid row's distance from the pair's row, then west to east."""
-    prow = p.pair_rows[pair]
-    order = sorted(range(p.tiles), key=lambda t: (abs(p.position(t)[0] - prow),
-                                                  p.position(t)[0], p.position(t)[1]))
-    lanes = [True] * p.tiles
-    for i, chain in enumerate(itertools.permutations(order, n)):
-        if i >= SEARCH_LIMIT:
-            break
-        r = Routing.empty(p)
-        try:
-            r.chain(pair, chain, olp_pair=olp_pair)
-        except ValueError:
-            continue
-        if check(r, lanes_mode=lanes).ok:
-            return list(chain), r
-    raise MappingError(f"no legal chain of {n} tiles from ILP {pair} to OLP {olp_pair} found "
-                       f"among the first {SEARCH_LIMIT} tile orders of this chip")
+def _parts(n: int, size: int) -> list:
+    """``n`` split into ``ceil(n / size)`` balanced consecutive ranges (aihwkit's rule: 1280
+    over 512 -> 427, 427, 426)."""
+    k = -(-n // size)
+    bounds = [-(-i * n // k) for i in range(k + 1)]
+    return [(bounds[i], bounds[i + 1]) for i in range(k)]
+
+
+@dataclass(eq=False)
+class Piece:
+    """One tile's share of a layer: inputs ``rows`` x outputs ``cols`` of layer ``layer``
+    (part ``part`` = (input part, output part)) on tile ``tile``."""
+    layer: int
+    part: tuple
+    rows: tuple
+    cols: tuple
+    tile: int
+    mapping: LayerMapping
+
+
+@dataclass(eq=False)
+class Segment:
+    """Consecutive layers that run in one pass over the mesh.
+
+    ``inputs``: ``[(ilp pair, (a, b))]``, the ILPs that carry inputs ``a..b-1`` of the
+    segment's first layer (one per input part); ``outputs``: ``[(olp pair, piece index)]``;
+    ``in_lsb``: the float value of one input word step; ``partial``: the last layer is split
+    over its inputs, so its pieces' outputs are partial sums that the host adds (then the
+    layer's ``bias``, ``activation`` and ``clip`` are applied on the host, in float)."""
+    layers: tuple
+    inputs: list
+    outputs: list
+    in_lsb: float
+    input_mode: InputMode
+    partial: bool = False
+    bias: np.ndarray | None = None
+    activation: str = "identity"
+    clip: float | None = None
+    outputs_count: int = 0
 
 
 @dataclass(eq=False)
 class Plan:
     """A network's placement, routes, registers and programming targets on a chip."""
     chip: ChipParams
-    pair: int                              #: ILP/OLP pair of the input and output streams
-    olp_pair: int
-    input_mode: InputMode
-    tiles: list                            #: tile index of each layer
-    layers: list                           #: LayerMapping of each layer
+    segments: list
+    pieces: list
     routing: Routing
     program: ProgramConfig
-    names: list = field(default_factory=list)
 
-    # -- float <-> words -------------------------------------------------------------------------
+    # -- views ----------------------------------------------------------------------------------
+    @property
+    def tiles(self) -> list:
+        """The tile of every piece."""
+        return [pc.tile for pc in self.pieces]
+
+    @property
+    def layers(self) -> list:
+        """The ``LayerMapping`` of every piece (in the order of :attr:`tiles`)."""
+        return [pc.mapping for pc in self.pieces]
+
+    @property
+    def pair(self) -> int:
+        """The ILP of the first segment's first input part."""
+        return self.segments[0].inputs[0][0]
+
+    @property
+    def olp_pair(self) -> int:
+        """The OLP of the last segment's first output."""
+        return self.segments[-1].outputs[0][0]
+
+    @property
+    def input_mode(self) -> InputMode:
+        return self.segments[0].input_mode
+
     @property
     def in_lsb(self) -> float:
-        return self.layers[0].in_lsb
+        return self.segments[0].in_lsb
+
+    # -- float <-> words ------------------------------------------------------------------------
+    def segment_words(self, s: int, v) -> tuple[list, int]:
+        """``[(pair, words (n, lanes))]`` of segment ``s``'s ILPs for its float inputs ``v``
+        ``(n, inputs)``, and how many inputs were clipped to the word range."""
+        seg = self.segments[s]
+        lo, hi = self.chip.tile.input_range(seg.input_mode)
+        v = np.atleast_2d(np.asarray(v, dtype=np.float64))
+        out, clipped = [], 0
+        for pair, (a, b) in seg.inputs:
+            u = np.floor(v[:, a:b] / seg.in_lsb + 0.5)
+            clipped += int(np.count_nonzero((u < lo) | (u > hi)))
+            words = np.zeros((v.shape[0], self.chip.lanes), dtype=np.int64)
+            words[:, :b - a] = np.clip(u, lo, hi)
+            out.append((pair, words))
+        return out, clipped
 
     def words(self, x) -> tuple[np.ndarray, int]:
-        """Input-stream words ``(n, lanes)`` of float inputs and the number clipped."""
-        return self.layers[0].words(x)
+        """Input words ``(n, lanes)`` of the first segment's first ILP (a one-segment,
+        one-input plan's whole input) and the number clipped."""
+        words, clipped = self.segment_words(0, x)
+        return words[0][1], clipped
+
+    def segment_outputs(self, s: int, words: dict) -> np.ndarray:
+        """Float outputs ``(n, outputs)`` of segment ``s`` from its OLP words
+        (``{olp pair: (n, lanes)}``): the pieces' outputs decoded, partial sums added, and for
+        a partial segment the bias and the activation applied (the host's share)."""
+        seg = self.segments[s]
+        n = next(iter(words.values())).shape[0]
+        y = np.zeros((n, seg.outputs_count))
+        for q, k in seg.outputs:
+            pc = self.pieces[k]
+            y[:, pc.cols[0]:pc.cols[1]] += pc.mapping.decode(words[q])
+        if seg.partial:
+            y += seg.bias
+            y = activate(y, seg.activation, seg.clip)
+        return y
 
     def decode(self, words) -> np.ndarray:
-        """Float outputs of the OLP's words."""
-        return self.layers[-1].decode(words)
+        """Float outputs of the last segment's single OLP's words."""
+        return self.segment_outputs(len(self.segments) - 1, {self.olp_pair: np.asarray(words)})
 
     # -- the host sequence -----------------------------------------------------------------------
     def tile_program(self, i: int) -> ProgramConfig:
-        """Programming registers of layer i's tile: the plan's, with a seed of its own."""
+        """Programming registers of piece i's tile: the plan's, with a seed of its own."""
         return dataclasses.replace(self.program,
-                                   seed=(self.program.seed + 0x9E3779B9 * self.tiles[i])
+                                   seed=(self.program.seed + 0x9E3779B9 * self.pieces[i].tile)
                                    & 0xFFFFFFFF)
+
+    def pair_modes(self) -> list:
+        modes = [InputMode.UNSIGNED] * self.chip.pairs
+        for seg in self.segments:
+            for pair, _ in seg.inputs:
+                modes[pair] = seg.input_mode
+        return modes
 
     def host_sequence(self) -> list:
         """The operations that take a chip from reset to this plan, in order:
@@ -140,18 +221,17 @@ class Plan:
         target row), ``("commit",)`` (ROUTE_CMD, then wait for the check's verdict)."""
         regs = ChipRegisterFile(self.chip)
         ops = []
-        for i, (t, lm) in enumerate(zip(self.tiles, self.layers)):
+        for i, pc in enumerate(self.pieces):
+            t = pc.tile
             ops += [("write", tile_address(t, a), d)
                     for a, d in regs.tiles[t].load_program(self.tile_program(i))]
             # every row, the unused ones at weight 0: whatever the array held before must not
             # reach an output (an unused lane of the previous tile can still carry a pulse)
             for row in range(self.chip.tile.rows):
-                ops.append(("program", t, row, lm.targets[row].copy()))
-        for t, lm in zip(self.tiles, self.layers):
-            ops += [("write", a, d) for a, d in regs.load_tile(t, lm.config)]
-        modes = [InputMode.UNSIGNED] * self.chip.pairs
-        modes[self.pair] = self.input_mode
-        ops += [("write", a, d) for a, d in regs.load_pair_modes(modes)]
+                ops.append(("program", t, row, pc.mapping.targets[row].copy()))
+        for pc in self.pieces:
+            ops += [("write", a, d) for a, d in regs.load_tile(pc.tile, pc.mapping.config)]
+        ops += [("write", a, d) for a, d in regs.load_pair_modes(self.pair_modes())]
         ops += [("write", a, d) for a, d in regs.stage(self.routing)]
         ops.append(("commit",))
         return ops
@@ -163,7 +243,6 @@ class Plan:
         ops = self.host_sequence() if ops is None else ops
         p = self.chip
         regs = ChipRegisterFile(p)
-        chip = Chip(p)
         codes = {}
         for op in ops:
             if op[0] == "write":
@@ -184,11 +263,10 @@ class Plan:
                     raise MappingError(f"the routing was refused: {regs.last_broken}")
             else:
                 raise ValueError(f"unknown host operation {op[0]!r}")
+        tiles = [None] * p.tiles
         for t, c in codes.items():
-            chip.program(t, c)
-        gold = Chip.from_registers(regs, tiles=[chip.tile(t) if t in codes else None
-                                               for t in range(p.tiles)])
-        return gold
+            tiles[t] = Tile(p.tile, c)
+        return Chip.from_registers(regs, tiles=tiles)
 
     def programmed_codes(self, chip: Chip) -> dict:
         """``{tile: codes}`` of the plan's tiles in ``chip``."""
@@ -200,8 +278,7 @@ class Plan:
         closed-loop programmer aims them (the LSP pair at the remainder of the programmed MSP
         pair)."""
         p = self.chip.tile
-        lm = self.layers[self.tiles.index(t)]
-        tw = lm.targets
+        tw = self.pieces[self.tiles.index(t)].mapping.targets
         neg, mag = _msp_targets(tw, p)
         out = np.zeros(codes.shape, dtype=np.int64)
         out[..., 0] = np.where(neg, 0, mag)
@@ -241,7 +318,8 @@ class Plan:
         ``codes`` (now); only ``GAIN`` changes (docs/spec.md section 10). Noise-free reads."""
         p = self.chip.tile
         out = {}
-        for t, lm in zip(self.tiles, self.layers):
+        for pc in self.pieces:
+            t, lm = pc.tile, pc.mapping
             cfg = dataclasses.replace(lm.config, noise_sigma=0)
             cal = Calibrator(p)
             cal.run(CalOp.REFERENCE, scope, reference_codes[t], cfg, p.cal_input_default)
@@ -249,32 +327,59 @@ class Plan:
             out[t] = dataclasses.replace(lm.config, gain=res.gain)
         return out
 
+    def configure(self, chip: Chip, configs: dict | None = None) -> None:
+        """Set the plan's tiles in ``chip`` to their mapped configuration (or ``configs``)."""
+        for pc in self.pieces:
+            chip.configure(pc.tile, pc.mapping.config if configs is None
+                           else configs[pc.tile])
+
     def infer(self, chip: Chip, x) -> tuple[np.ndarray, dict]:
-        """Float outputs of inputs ``(n, inputs)`` through the golden chip (one pass per input
-        vector, back to back on the plan's pair) and the pass statistics."""
-        u, clipped = self.words(x)
-        res = chip.run_batch(self.pair, u)
-        words = res.words(self.olp_pair)
-        return self.decode(words), {"inputs_clipped": clipped, "words": words,
-                                    "result": res}
+        """Float outputs of inputs ``(n, inputs)`` through the golden chip, segment by
+        segment (each segment's ILPs back to back, ``Chip.run_batch``; the host's share
+        between segments), and the pass statistics: ``inputs_clipped``, ``words`` (the last
+        segment's OLP words), ``batches`` (``[(segment, pair, BatchResult)]``)."""
+        v = np.atleast_2d(np.asarray(x, dtype=np.float64))
+        clipped, batches, words = 0, [], {}
+        for s, seg in enumerate(self.segments):
+            beats, c = self.segment_words(s, v)
+            clipped += c
+            words = {}
+            for i, (pair, u) in enumerate(beats):
+                res = chip.run_batch(pair, u)
+                batches.append((s, pair, res))
+                for q, k in seg.outputs:
+                    if self.pieces[k].part[0] == i:
+                        words[q] = res.words(q)
+            v = self.segment_outputs(s, words)
+        return v, {"inputs_clipped": clipped, "words": words.get(self.olp_pair),
+                   "batches": batches}
 
     # -- serialization ----------------------------------------------------------------------------
     def to_dict(self) -> dict:
         return {
             "format": PLAN_FORMAT, "version": PLAN_VERSION,
-            "chip": _chip_to_dict(self.chip), "pair": self.pair, "olp_pair": self.olp_pair,
-            "input_mode": int(self.input_mode),
+            "chip": _chip_to_dict(self.chip),
             "program": dataclasses.asdict(self.program),
             "routing": self.routing.to_dict(),
-            "layers": [{
-                "name": lm.name, "tile": t, "position": list(self.chip.position(t)),
-                "inputs": lm.inputs, "outputs": lm.outputs,
-                "activation": lm.activation.name, "input_mode": int(lm.input_mode),
-                "in_lsb": lm.in_lsb, "v_lsb": lm.v_lsb,
-                "col_scale": [float(v) for v in lm.col_scale],
-                "targets": lm.targets[:lm.inputs, :lm.outputs].tolist(),
-                "config": _config_to_dict(lm.config), "report": lm.report,
-            } for t, lm in zip(self.tiles, self.layers)],
+            "segments": [{
+                "layers": list(seg.layers), "inputs": [[q, list(r)] for q, r in seg.inputs],
+                "outputs": [list(o) for o in seg.outputs], "in_lsb": seg.in_lsb,
+                "input_mode": int(seg.input_mode), "partial": seg.partial,
+                "bias": None if seg.bias is None else [float(b) for b in seg.bias],
+                "activation": seg.activation, "clip": seg.clip,
+                "outputs_count": seg.outputs_count} for seg in self.segments],
+            "pieces": [{
+                "layer": pc.layer, "part": list(pc.part), "rows": list(pc.rows),
+                "cols": list(pc.cols), "tile": pc.tile,
+                "position": list(self.chip.position(pc.tile)),
+                "name": pc.mapping.name, "inputs": pc.mapping.inputs,
+                "outputs": pc.mapping.outputs, "activation": pc.mapping.activation.name,
+                "input_mode": int(pc.mapping.input_mode), "in_lsb": pc.mapping.in_lsb,
+                "v_lsb": pc.mapping.v_lsb,
+                "col_scale": [float(v) for v in pc.mapping.col_scale],
+                "targets": pc.mapping.targets[:pc.mapping.inputs, :pc.mapping.outputs].tolist(),
+                "config": _config_to_dict(pc.mapping.config), "report": pc.mapping.report,
+            } for pc in self.pieces],
         }
 
     def to_json(self, indent: int | None = None) -> str:
@@ -288,26 +393,34 @@ class Plan:
             raise ValueError(f"plan version must be {PLAN_VERSION}, not {d.get('version')!r}")
         chip = _chip_from_dict(d["chip"])
         p = chip.tile
-        layers, tiles = [], []
-        for i, L in enumerate(d["layers"]):
+        pieces = []
+        for i, L in enumerate(d["pieces"]):
             targets = np.zeros((p.rows, p.cols), dtype=np.int64)
             t = np.asarray(L["targets"], dtype=np.int64)
             if t.shape != (L["inputs"], L["outputs"]):
-                raise ValueError(f"layers[{i}].targets must have shape ({L['inputs']}, "
+                raise ValueError(f"pieces[{i}].targets must have shape ({L['inputs']}, "
                                  f"{L['outputs']}), not {t.shape}")
             targets[:t.shape[0], :t.shape[1]] = t
-            layers.append(LayerMapping(
+            lm = LayerMapping(
                 name=L["name"], params=p, inputs=L["inputs"], outputs=L["outputs"],
                 activation=Activation[L["activation"]], input_mode=InputMode(L["input_mode"]),
                 in_lsb=float(L["in_lsb"]), v_lsb=float(L["v_lsb"]),
                 col_scale=np.asarray(L["col_scale"], dtype=np.float64), targets=targets,
-                config=_config_from_dict(L["config"], p), report=dict(L["report"])))
-            tiles.append(check_int(f"layers[{i}].tile", L["tile"], 0, chip.tiles - 1))
-        routing = Routing.from_dict(d["routing"], chip)
-        plan = cls(chip=chip, pair=d["pair"], olp_pair=d["olp_pair"],
-                   input_mode=InputMode(d["input_mode"]), tiles=tiles, layers=layers,
-                   routing=routing, program=ProgramConfig(**d["program"]),
-                   names=[lm.name for lm in layers])
+                config=_config_from_dict(L["config"], p), report=dict(L["report"]))
+            pieces.append(Piece(layer=L["layer"], part=tuple(L["part"]), rows=tuple(L["rows"]),
+                                cols=tuple(L["cols"]),
+                                tile=check_int(f"pieces[{i}].tile", L["tile"], 0,
+                                               chip.tiles - 1), mapping=lm))
+        segments = [Segment(
+            layers=tuple(S["layers"]), inputs=[(q, tuple(r)) for q, r in S["inputs"]],
+            outputs=[tuple(o) for o in S["outputs"]], in_lsb=float(S["in_lsb"]),
+            input_mode=InputMode(S["input_mode"]), partial=bool(S["partial"]),
+            bias=None if S["bias"] is None else np.asarray(S["bias"], dtype=np.float64),
+            activation=S["activation"], clip=S["clip"], outputs_count=S["outputs_count"])
+            for S in d["segments"]]
+        plan = cls(chip=chip, segments=segments, pieces=pieces,
+                   routing=Routing.from_dict(d["routing"], chip),
+                   program=ProgramConfig(**d["program"]))
         plan.validate()
         return plan
 
@@ -316,23 +429,115 @@ class Plan:
         return cls.from_dict(json.loads(text))
 
     def validate(self) -> "Plan":
-        """Raise ``MappingError`` if the plan cannot run: a tile used twice, an illegal
-        routing, a layer larger than its tile, targets outside the cell's range."""
+        """Raise ``MappingError`` if the plan cannot run: a tile used twice, an ILP or OLP
+        used twice, an illegal routing, targets outside the cell's range."""
         p = self.chip
-        check_int("pair", self.pair, 0, p.pairs - 1)
-        check_int("olp_pair", self.olp_pair, 0, p.pairs - 1)
-        if len(set(self.tiles)) != len(self.tiles):
-            raise MappingError(f"tiles must be distinct, not {self.tiles}")
-        for lm in self.layers:
-            if int(np.abs(lm.targets).max(initial=0)) > p.tile.weight_max:
-                raise MappingError(f"{lm.name}: a target weight is outside "
+        tiles = self.tiles
+        if len(set(tiles)) != len(tiles):
+            raise MappingError(f"tiles must be distinct, not {tiles}")
+        ilps = [q for seg in self.segments for q, _ in seg.inputs]
+        olps = [q for seg in self.segments for q, _ in seg.outputs]
+        for name, used in (("ILP", ilps), ("OLP", olps)):
+            for q in used:
+                check_int(f"{name} pair", q, 0, p.pairs - 1)
+            if len(set(used)) != len(used):
+                raise MappingError(f"an {name} is used twice: {used}")
+        for pc in self.pieces:
+            if int(np.abs(pc.mapping.targets).max(initial=0)) > p.tile.weight_max:
+                raise MappingError(f"{pc.mapping.name}: a target weight is outside "
                                    f"[{-p.tile.weight_max}, {p.tile.weight_max}]")
-        lanes = [t in self.tiles for t in range(p.tiles)]
+        lanes = [t in tiles for t in range(p.tiles)]
         res = check(self.routing, lanes_mode=lanes)
         if not res.ok:
             raise MappingError(f"the routing is illegal: {'; '.join(res.reasons())}")
         self.program.validate(p.tile)
         return self
+
+
+# -- planning -------------------------------------------------------------------------------------
+def _segments_of(network: Network, size: int) -> list:
+    """Layer indices grouped into segments: a layer split over its inputs or outputs ends its
+    segment (its outputs go to OLPs) and starts a new one when it is split over its inputs
+    (its input parts come from ILPs)."""
+    groups, cur = [], []
+    for i, layer in enumerate(network.layers):
+        split_in = layer.inputs > size
+        split_out = layer.outputs > size
+        if split_in and cur:
+            groups.append(cur)
+            cur = []
+        cur.append(i)
+        if split_in or split_out:
+            groups.append(cur)
+            cur = []
+    if cur:
+        groups.append(cur)
+    return groups
+
+
+class _Placer:
+    """Tiles and pairs for the segments, one at a time, keeping the union of the routes
+    legal."""
+
+    def __init__(self, chip: ChipParams, tiles=None):
+        self.p = chip
+        self.routing = Routing.empty(chip)
+        self.free_tiles = list(range(chip.tiles))
+        self.ilps = list(range(chip.pairs))
+        self.olps = list(range(chip.pairs))
+        self.forced = None if tiles is None else list(tiles)
+
+    def take_pairs(self, n: int, what: str, pool: list, prefer=()) -> list:
+        out = []
+        for q in list(prefer) + list(pool):
+            if len(out) == n:
+                break
+            if q in pool and q not in out:
+                out.append(q)
+        if len(out) < n:
+            raise MappingError(f"the plan needs more {what}s than the chip's {self.p.pairs}")
+        for q in out:
+            pool.remove(q)
+        return out
+
+    def order(self, row: int) -> list:
+        p = self.p
+        return sorted(self.free_tiles, key=lambda t: (abs(p.position(t)[0] - row),
+                                                      p.position(t)[0], p.position(t)[1]))
+
+    def place(self, build, n: int, row: int) -> tuple[list, Routing]:
+        """The first ``n`` free tiles (nearest the pair's grid row first) for which
+        ``build(tiles, routing)`` adds legal routes; ``build`` raises ``ValueError`` when a
+        route does not exist."""
+        lanes = [True] * self.p.tiles
+        if self.forced is not None:
+            chosen = self.forced[:n]
+            if len(chosen) < n:
+                raise MappingError(f"tiles must name one tile per piece, not {self.forced}")
+            del self.forced[:n]
+            candidates = [tuple(chosen)]
+        else:
+            candidates = itertools.permutations(self.order(row), n)
+        for i, cand in enumerate(candidates):
+            if i >= SEARCH_LIMIT:
+                break
+            r = self.routing.copy()
+            try:
+                build(list(cand), r)
+            except ValueError as e:
+                if self.forced is not None:
+                    raise MappingError(f"tiles {list(cand)}: {e}") from None
+                continue
+            res = check(r, lanes_mode=lanes)
+            if res.ok:
+                self.routing = r
+                for t in cand:
+                    self.free_tiles.remove(t)
+                return list(cand), r
+            if self.forced is not None:
+                raise MappingError(f"tiles {list(cand)}: {'; '.join(res.reasons())}")
+        raise MappingError(f"no legal placement of {n} tile(s) found among the first "
+                           f"{SEARCH_LIMIT} tile orders of this chip")
 
 
 def plan_network(network: Network, chip: ChipParams | None = None, *, x_max: float = 1.0,
@@ -344,10 +549,17 @@ def plan_network(network: Network, chip: ChipParams | None = None, *, x_max: flo
 
     ``x_max``: the float input at the largest input word (inputs in ``[0, x_max]``, or
     ``[-x_max, x_max]`` with ``signed``); ``calibration_x``: float inputs that choose the
-    output scale of layers without a ``clip`` (``mapper.layer.OUT_QUANTILE``);
-    ``out_ranges``: optional float output range per layer (None entries: the default rule);
-    ``tiles``: the tile of each layer (default: the first legal chain near the pair's row).
-    Every layer must fit one tile (``chip.tile.rows`` inputs and columns).
+    output scale of layers without a ``clip`` (``mapper.layer.OUT_QUANTILE``) and of partial
+    sums; ``out_ranges``: optional float output range per layer (None entries: the default
+    rule); ``pair``/``olp_pair``: the ILP and OLP of the first segment (default 0 and the
+    same); ``tiles``: the tile of every piece in order (default: placed near the pairs' rows).
+
+    Layers that fit a tile chain tile to tile over the mesh. A layer with more inputs than a
+    tile has rows is split into balanced input parts, each on its own tile fed by its own ILP;
+    the parts' outputs are partial sums that leave through OLPs and are added on the host,
+    which then applies the bias and the activation (docs/mapping.md section 3). A layer with
+    more outputs than a tile has columns is split into output parts fed the same input
+    (multicast); its parts' outputs leave through OLPs.
     """
     if not isinstance(network, Network):
         raise TypeError(f"network must be a Network, not {network!r}")
@@ -364,54 +576,143 @@ def plan_network(network: Network, chip: ChipParams | None = None, *, x_max: flo
     if not isinstance(signed, (bool, np.bool_)):
         raise TypeError(f"signed must be a bool, not {signed!r}")
     n = len(network)
-    if n > chip.tiles:
-        raise MappingError(f"the network has {n} layers, the chip {chip.tiles} tiles")
     if out_ranges is None:
         out_ranges = [None] * n
     elif len(out_ranges) != n:
         raise ValueError(f"out_ranges must have one entry per layer ({n}), not "
                          f"{len(out_ranges)}")
     tp = chip.tile
+    size = tp.rows
+    groups = _segments_of(network, size)
     for i, layer in enumerate(network.layers):
-        if layer.inputs > tp.rows or layer.outputs > tp.cols:
-            raise MappingError(
-                f"layers[{i}]: {layer.inputs} x {layer.outputs} does not fit a tile of "
-                f"{tp.rows} x {tp.cols}; layers larger than one tile are not mapped by this "
-                f"version of the mapper")
         if i < n - 1 and layer.activation == "identity":
             raise MappingError(
                 f"layers[{i}]: a hidden layer travels to the next tile as unsigned pulse "
                 f"durations, so its activation must be relu or hard_sigmoid, not identity")
-    if tiles is None:
-        tiles, routing = _chain_tiles(chip, pair, olp_pair, n)
-    else:
+    pieces_needed = sum(len(_parts(l.inputs, size)) * len(_parts(l.outputs, size))
+                        for l in network.layers)
+    if pieces_needed > chip.tiles:
+        raise MappingError(f"the network needs {pieces_needed} tiles, the chip has "
+                           f"{chip.tiles}")
+    if tiles is not None:
         tiles = [check_int(f"tiles[{i}]", t, 0, chip.tiles - 1) for i, t in enumerate(tiles)]
-        if len(tiles) != n:
-            raise ValueError(f"tiles must name one tile per layer ({n}), not {len(tiles)}")
-        routing = Routing.empty(chip)
-        try:
-            routing.chain(pair, tiles, olp_pair=olp_pair)
-        except ValueError as e:
-            raise MappingError(f"tiles {tiles}: {e}") from None
+        if len(tiles) != pieces_needed:
+            raise ValueError(f"tiles must name one tile per piece ({pieces_needed}), not "
+                             f"{len(tiles)}")
+    placer = _Placer(chip, tiles)
+    cx = None if calibration_x is None else _float_array("calibration_x", calibration_x, 2)
     mode = InputMode.SIGNED if signed else InputMode.UNSIGNED
     in_lsb = x_max / tp.input_range(mode)[1]
-    cx = None if calibration_x is None else _float_array("calibration_x", calibration_x, 2)
-    layers = []
-    for i, layer in enumerate(network.layers):
-        lm = map_layer(layer, tp, in_lsb=in_lsb, name=f"layers[{i}]",
-                       input_mode=mode if i == 0 else InputMode.UNSIGNED,
-                       out_range=out_ranges[i],
-                       calibration_x=cx, per_column=per_column, gain_headroom=gain_headroom,
-                       out_noise=out_noise,
-                       noise_seed=(noise_seed + 0x51ED27 * (i + 1)) & 0xFFFFFFFF)
-        lm = dataclasses.replace(
+    pieces, segments = [], []
+    first_pair = True
+
+    def mapped(layer, rows, cols, li, name, in_lsb, mode, act_on_chip, cal):
+        sub = Dense(layer.weight[rows[0]:rows[1], cols[0]:cols[1]],
+                    layer.bias[cols[0]:cols[1]] if act_on_chip else
+                    np.zeros(cols[1] - cols[0]),
+                    layer.activation if act_on_chip else "identity",
+                    layer.clip if act_on_chip else None)
+        lm = map_layer(sub, tp, in_lsb=in_lsb, name=name, input_mode=mode,
+                       out_range=out_ranges[li] if act_on_chip else None,
+                       calibration_x=None if cal is None else cal[:, rows[0]:rows[1]],
+                       per_column=per_column, gain_headroom=gain_headroom, out_noise=out_noise,
+                       noise_seed=(noise_seed + 0x51ED27 * (len(pieces) + 1)) & 0xFFFFFFFF)
+        return dataclasses.replace(
             lm, config=dataclasses.replace(lm.config, input_source=InputSource.LANES))
-        layers.append(lm)
-        if cx is not None:
-            # what the next layer sees: this layer's quantized float output
-            cx = layer.forward(cx)
-        in_lsb = lm.out_lsb
-    plan = Plan(chip=chip, pair=pair, olp_pair=olp_pair, input_mode=mode, tiles=list(tiles),
-                layers=layers, routing=routing, program=program,
-                names=[lm.name for lm in layers])
+
+    for g in groups:
+        first = network.layers[g[0]]
+        in_parts = _parts(first.inputs, size)
+        out_parts = _parts(network.layers[g[-1]].outputs, size)
+        prefer_ilp = [pair] if first_pair else []
+        ilps = placer.take_pairs(len(in_parts), "ILP", placer.ilps, prefer_ilp)
+        if len(g) > 1 or (len(in_parts) == 1 and len(out_parts) == 1):
+            # a chain: ILP -> one tile per layer -> OLP
+            prefer = [olp_pair if first_pair else ilps[0]]
+            olps = placer.take_pairs(1, "OLP", placer.olps, prefer)
+
+            def build(ts, r, ilp_=ilps[0], olp_=olps[0]):
+                r.chain(ilp_, ts, olp_pair=olp_)
+            ts, _ = placer.place(build, len(g), chip.pair_rows[ilps[0]])
+            seg_in_lsb, lsb = in_lsb, in_lsb
+            outs = []
+            for k, (li, t) in enumerate(zip(g, ts)):
+                layer = network.layers[li]
+                lm = mapped(layer, (0, layer.inputs), (0, layer.outputs), li, f"layers[{li}]",
+                            lsb, mode if k == 0 else InputMode.UNSIGNED, True, cx)
+                pieces.append(Piece(li, (0, 0), (0, layer.inputs), (0, layer.outputs), t, lm))
+                lsb = lm.out_lsb
+                if cx is not None:
+                    cx = layer.forward(cx)
+            outs = [(olps[0], len(pieces) - 1)]
+            last = network.layers[g[-1]]
+            segments.append(Segment(layers=tuple(g), inputs=[(ilps[0], (0, first.inputs))],
+                                    outputs=outs, in_lsb=seg_in_lsb, input_mode=mode,
+                                    outputs_count=last.outputs))
+            in_lsb = lsb
+        else:
+            # one layer split over its inputs and/or outputs
+            li = g[0]
+            layer = first
+            partial = len(in_parts) > 1
+            olps_all = []
+            outs = []
+            seg_pieces = []
+            for i, rows in enumerate(in_parts):
+                prefer = [ilps[i]] if not olps_all else []
+                olps = placer.take_pairs(len(out_parts), "OLP", placer.olps, prefer)
+                olps_all += olps
+
+                def build(ts, r, ilp_=ilps[i], olps_=olps):
+                    if len(ts) == 1:
+                        r.connect(ilp(ilp_), tile(ts[0]))
+                    else:
+                        r.multicast(ilp(ilp_), [tile(t) for t in ts])
+                    for t, q in zip(ts, olps_):
+                        r.connect(tile(t), olp(q))
+                ts, _ = placer.place(build, len(out_parts), chip.pair_rows[ilps[i]])
+                for j, (cols, t) in enumerate(zip(out_parts, ts)):
+                    name = f"layers[{li}][{i},{j}]"
+                    lm = mapped(layer, rows, cols, li, name, in_lsb,
+                                mode, not partial, cx)
+                    pieces.append(Piece(li, (i, j), rows, cols, t, lm))
+                    seg_pieces.append(len(pieces) - 1)
+                    outs.append((olps[j], len(pieces) - 1))
+            segments.append(Segment(
+                layers=(li,), inputs=[(q, r) for q, r in zip(ilps, in_parts)], outputs=outs,
+                in_lsb=in_lsb, input_mode=mode, partial=partial,
+                bias=layer.bias.copy() if partial else None,
+                activation=layer.activation if partial else "identity",
+                clip=layer.clip if partial else None, outputs_count=layer.outputs))
+            # the next segment's input words: the host re-quantizes this layer's outputs
+            if cx is not None:
+                cx = layer.forward(cx)
+            if li < n - 1:
+                if layer.activation == "hard_sigmoid":
+                    top = 1.0
+                elif layer.clip is not None:
+                    top = layer.clip
+                elif cx is not None:
+                    top = _out_range_of(cx)
+                elif out_ranges[li] is not None:
+                    top = out_ranges[li]
+                else:
+                    raise MappingError(f"layers[{li}]: its outputs feed the next segment's ILPs; "
+                                       f"give the layer a clip, out_ranges[{li}] or "
+                                       f"calibration_x")
+                in_lsb = top / tp.input_range(InputMode.UNSIGNED)[1]
+        mode = InputMode.UNSIGNED
+        first_pair = False
+    plan = Plan(chip=chip, segments=segments, pieces=pieces, routing=placer.routing,
+                program=program)
     return plan.validate()
+
+
+def _out_range_of(h) -> float:
+    from .layer import OUT_QUANTILE
+    r = float(np.quantile(h, OUT_QUANTILE)) if h.size else 0.0
+    if r <= 0:
+        r = float(h.max()) if h.size else 0.0
+    if r <= 0:
+        raise MappingError("the calibration outputs of a hidden layer are all 0")
+    return r

@@ -309,15 +309,25 @@ async def run_host_sequence(drv, ops) -> None:
 
 async def plan_pass(drv, plan, x, seed: int = 0, pause_in: float = 0.0,
                     pause_out: float = 0.0):
-    """A network's plan on the RTL chip: the host sequence, then the float inputs ``x`` as
-    back-to-back beats on the plan's pair; every handshake, output cycle and word against the
-    golden chip that executed the same sequence. Returns ``(golden StreamResult, words)``."""
+    """A network's plan on the RTL chip: the host sequence, then the float inputs ``x``
+    segment by segment (each segment's ILPs interleaved, beat by beat; the host's share
+    between segments from the words the chip returned); every handshake, output cycle and
+    word against the golden chip that executed the same sequence. Returns ``(golden
+    StreamResult of the last segment, the last segment's words of the plan's OLP, float
+    outputs)``."""
     ops = plan.host_sequence()
     gold = plan.golden_chip(ops)
     await run_host_sequence(drv, ops)
-    u, _ = plan.words(x)
-    beats = [(plan.pair, row) for row in u]
-    traffic = await drv.stream(beats, pause_in=pause_in, pause_out=pause_out, seed=seed)
-    want = check_stream(gold, beats, traffic, seed)
-    words = np.array([w for _, _, w in traffic.outputs])
-    return want, words
+    v = np.atleast_2d(np.asarray(x, dtype=np.float64))
+    want, outs = None, {}
+    for s in range(len(plan.segments)):
+        words, _ = plan.segment_words(s, v)
+        beats = [(pair, w[i]) for i in range(v.shape[0]) for pair, w in words]
+        traffic = await drv.stream(beats, pause_in=pause_in, pause_out=pause_out, seed=seed)
+        want = check_stream(gold, beats, traffic, seed)
+        outs = {}
+        for _, k, w in traffic.outputs:
+            outs.setdefault(k, []).append(np.asarray(w))
+        outs = {k: np.array(w) for k, w in outs.items()}
+        v = plan.segment_outputs(s, outs)
+    return want, outs[plan.olp_pair], v

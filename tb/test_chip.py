@@ -110,17 +110,28 @@ async def routed_pass(dut):
 
 
 def _random_plan(p, seed):
-    """A random two-layer network (ReLU hidden layer, identity output) mapped on chip ``p``."""
+    """A random network mapped on chip ``p``: with one pair, two layers chained tile to tile
+    (ReLU hidden layer, identity output); with two pairs or more, one layer with twice a
+    tile's rows less two inputs, split over its inputs (two tiles, two ILPs, two OLPs, the
+    partial sums added on the host); with three or more, that layer then a second one."""
     import numpy as np
     from mapper import Dense, Network
     from mapper.plan import plan_network
     rng = np.random.default_rng(seed)
     n = p.tile.rows
     hidden = max(1, n - 1)
-    net = Network([Dense(rng.normal(size=(n, hidden)) / 3, rng.normal(size=hidden) * 0.1, "relu"),
-                   Dense(rng.normal(size=(hidden, 3)) / 3, rng.normal(size=3) * 0.1, "identity")])
-    plan = plan_network(net, p, calibration_x=rng.uniform(0, 1, size=(64, n)))
-    return plan, rng.uniform(0, 1, size=(4, n))
+    if p.pairs == 1:
+        sizes = [n, hidden, 3]
+    elif p.pairs == 2:
+        sizes = [2 * n - 2, 3]
+    else:
+        sizes = [2 * n - 2, hidden, 3]
+    layers = [Dense(rng.normal(size=(a, b)) / np.sqrt(a), rng.normal(size=b) * 0.1,
+                    "identity" if i == len(sizes) - 2 else "relu")
+              for i, (a, b) in enumerate(zip(sizes, sizes[1:]))]
+    net = Network(layers)
+    plan = plan_network(net, p, calibration_x=rng.uniform(0, 1, size=(64, sizes[0])))
+    return plan, rng.uniform(0, 1, size=(4, sizes[0]))
 
 
 @cocotb.test()
@@ -143,7 +154,7 @@ async def plan_pass(dut):
         plan, x = _random_plan(tb.p, _seed())
     start = time.perf_counter()
     cycle = int(dut.tb_cycle.value)
-    want, words = await sc.plan_pass(tb, plan, x, seed=_seed())
+    want, words, _ = await sc.plan_pass(tb, plan, x, seed=_seed())
     summary = os.environ.get("TEST_SUMMARY")
     if summary:
         Path(summary).write_text(json.dumps({

@@ -47,3 +47,15 @@ def test_digits_command_line_errors(capsys):
         with pytest.raises(SystemExit):
             digits.main(argv)
         assert text in capsys.readouterr().err
+
+
+def test_digits_split_costs_little(trained):
+    """The network on 32 x 32 tiles: 64 inputs and 32 hidden units, so layer 0 splits over
+    its inputs (partial sums on the host). Tolerance: within 3 points of the float accuracy
+    with quantization only."""
+    net, x_tr, x_te, y_te = trained
+    rows = digits.split_study(net, x_tr, x_te, y_te, seeds=1)
+    (label, quiet), (_, noisy) = rows.items()
+    assert label.startswith("split over 3 tiles of 32 x 32")
+    fl = accuracy(net, x_te, y_te)
+    assert quiet[0] >= fl - 0.03 and noisy[0] >= fl - 0.04, (rows, fl)

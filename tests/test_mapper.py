@@ -174,20 +174,18 @@ def test_plan_json_round_trip_and_host_sequence():
     with pytest.raises(ValueError, match="not a chip plan"):
         Plan.from_dict({"format": "x"})
     bad = json.loads(text)
-    bad["layers"][0]["targets"] = [[0] * 3]
-    with pytest.raises(ValueError, match=r"layers\[0\].targets must have shape \(32, 16\)"):
+    bad["pieces"][0]["targets"] = [[0] * 3]
+    with pytest.raises(ValueError, match=r"pieces\[0\].targets must have shape \(32, 16\)"):
         Plan.from_dict(bad)
 
 
 def test_plan_errors():
     rng = np.random.default_rng(6)
-    with pytest.raises(MappingError, match=r"layers\[0\]: 40 x 8 does not fit a tile of 32 x 32"):
-        plan_network(net_of(rng, [40, 8, 2]), CHIP, calibration_x=np.ones((2, 40)))
     hidden_identity = Network([Dense(np.ones((4, 4)), np.zeros(4), "identity"),
                                Dense(np.ones((4, 2)), np.zeros(2), "identity")])
     with pytest.raises(MappingError, match="must be relu or hard_sigmoid"):
         plan_network(hidden_identity, CHIP, calibration_x=np.ones((2, 4)))
-    with pytest.raises(MappingError, match="the network has 5 layers, the chip 4 tiles"):
+    with pytest.raises(MappingError, match="the network needs 5 tiles, the chip has 4"):
         plan_network(net_of(rng, [4] * 6), CHIP, calibration_x=np.ones((2, 4)))
     with pytest.raises(ValueError, match=r"pair must be in \[0, 1\]"):
         plan_network(net_of(rng, [4, 4, 2]), CHIP, pair=2, calibration_x=np.ones((2, 4)))
@@ -231,3 +229,52 @@ def test_drift_and_the_tiles_calibration():
     assert max(errs["global"], errs["column"]) < 0.5 * errs["none"], errs
     with pytest.raises(ValueError, match="t_seconds must be >= 0"):
         plan.aged_codes(codes, -1.0, seed=0)
+
+
+#: Three pairs on a 3 x 2 grid of 32 x 32 tiles: room for split layers.
+CHIP3 = ChipParams(tile=TileParams(rows=32, cols=32), grid_rows=3, grid_cols=2, empty=(),
+                   group_lanes=16, pair_rows=(0, 1, 2))
+
+
+def test_input_split_adds_partial_sums_on_the_host():
+    """48 -> 20 -> 6 on 32-row tiles: layer 0 split over its inputs (24 + 24 rows, two tiles,
+    two ILPs, two OLPs: partial sums added on the host, then the bias and the ReLU), layer 1
+    a segment of its own. Tolerance: relative RMS error below 5 % without programming and
+    read noise (two 8-bit partial sums instead of one output); argmax agreement >= 85 %."""
+    rng = np.random.default_rng(8)
+    net = net_of(rng, [48, 20, 6])
+    x = rng.uniform(0, 1, size=(300, 48))
+    plan = plan_network(net, CHIP3, calibration_x=x, program=QUIET, out_noise=0.0)
+    assert [seg.layers for seg in plan.segments] == [(0,), (1,)]
+    s0 = plan.segments[0]
+    assert s0.partial and [r for _, r in s0.inputs] == [(0, 24), (24, 48)]
+    assert len({q for q, _ in s0.inputs}) == 2 and len(s0.outputs) == 2
+    assert [pc.part for pc in plan.pieces] == [(0, 0), (1, 0), (0, 0)]
+    assert all(pc.mapping.activation == Activation.IDENTITY for pc in plan.pieces[:2])
+    assert not plan.pieces[0].mapping.config.offset.any()       # the bias is the host's
+    y, _ = plan.infer(plan.golden_chip(), x)
+    ref = net.forward(x)
+    assert rel_rms(y, ref) < 0.05, rel_rms(y, ref)
+    assert np.mean(y.argmax(1) == ref.argmax(1)) >= 0.85
+    back = Plan.from_json(plan.to_json())
+    np.testing.assert_array_equal(back.infer(back.golden_chip(), x)[0], y)
+
+
+def test_output_split_multicasts_the_input():
+    """20 -> 40 -> 5 on 32-column tiles: layer 0 split over its outputs (20 + 20 columns on
+    two tiles fed by one ILP through a multicast, ReLU on the chip), layer 1 then split over
+    its inputs. Four pairs needed."""
+    chip = ChipParams(tile=TileParams(rows=32, cols=32), grid_rows=4, grid_cols=2, empty=(),
+                      group_lanes=16, pair_rows=(0, 1, 2, 3))
+    rng = np.random.default_rng(9)
+    net = net_of(rng, [20, 40, 5])
+    x = rng.uniform(0, 1, size=(300, 20))
+    plan = plan_network(net, chip, calibration_x=x, program=QUIET, out_noise=0.0)
+    s0 = plan.segments[0]
+    assert len(s0.inputs) == 1 and len(s0.outputs) == 2 and not s0.partial
+    assert plan.pieces[0].mapping.activation == Activation.RELU
+    y, _ = plan.infer(plan.golden_chip(), x)
+    ref = net.forward(x)
+    assert rel_rms(y, ref) < 0.06, rel_rms(y, ref)
+    with pytest.raises(MappingError, match="needs more OLPs than the chip's 3"):
+        plan_network(net, CHIP3, calibration_x=x)

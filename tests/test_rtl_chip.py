@@ -17,7 +17,7 @@ def test_chip_2x2(simulator, seed):
     p = GRIDS["2x2"]
     run_cocotb(lambda: Chip(p, tile_module=TILE_MODULE), "chip", "tb.test_chip", simulator, "c2x2",
                testcase=["chained_pass", "routing_scenarios", "random_routes",
-                         "idle_and_back_pressure", "reset_mid_pass"],
+                         "idle_and_back_pressure", "reset_mid_pass", "plan_pass"],
                extra_env={"TEST_SEED": seed}, sampled=SAMPLED_PORTS)
 
 

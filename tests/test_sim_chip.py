@@ -2,6 +2,7 @@
 """Fast tier: the chip (tiles, mesh, pairs, host interface) in amaranth.sim against the golden
 chip model, every output word and every cycle (scenarios in tb/chip_scenarios.py, shared with
 the cocotb tier)."""
+import numpy as np
 import pytest
 
 from golden.spec import InputMode
@@ -84,3 +85,21 @@ def test_plan_pass(seed):
     async def bench(drv, ctx, dut):
         await sc.plan_pass(drv, plan, x, seed=seed)
     run_chip_sim(GRID_1X2, bench)
+
+
+def test_split_plan_pass(seed):
+    """A layer split over its inputs (two tiles fed by two ILPs, partial sums through two OLPs,
+    added on the host with the bias and the ReLU), then a second layer on a tile of its own,
+    on a 3 x 2 chip with three pairs: both segments' beats interleaved on the input stream;
+    every word and cycle against the golden chip."""
+    from golden.chip.params import ChipParams
+    from tb.test_chip import _random_plan
+    p = ChipParams(tile=TILE, grid_rows=3, grid_cols=2, empty=(), group_lanes=4,
+                   pair_rows=(0, 1, 2))
+    plan, x = _random_plan(p, seed)
+    assert [len(s.inputs) for s in plan.segments] == [2, 1] and plan.segments[0].partial
+
+    async def bench(drv, ctx, dut):
+        _, _, y = await sc.plan_pass(drv, plan, x, seed=seed)
+        np.testing.assert_array_equal(y, plan.infer(plan.golden_chip(), x)[0])
+    run_chip_sim(p, bench)
