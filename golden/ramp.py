@@ -29,6 +29,13 @@ class Conversion:
     ``clip(v, 0, hi - lo)`` and truncation is exact (every intermediate is a multiple of 2**-s
     whose numerator stays below 2**53); then ``floor(v) = z - lo`` and truncation of the clipped
     non-negative value equals the floor.
+
+    ``raw_float_exact`` says whether the same holds for every raw charge Q the tile can
+    integrate, before the capacitor clamp (``|Q| <= accumulator_max + read_noise_max``); then
+    one clip does both clamps: ``clip(Q * gain_scaled + bias, raw_lo, raw_hi)`` with
+    ``raw_lo/raw_hi = clip(bias -/+ gain_scaled * charge_max, 0, hi - lo)`` per column equals
+    ``clip(clamp(Q, -charge_max, charge_max) * gain_scaled + bias, 0, hi - lo)``, because the
+    map is non-decreasing in Q (gain >= 0).
     """
     lo: int
     hi: int
@@ -38,6 +45,9 @@ class Conversion:
     gain_scaled: np.ndarray   # float64 (cols,): gain * 2**-shift
     bias: np.ndarray          # float64 (cols,): (1/2 if shift else 0) + offset - lo
     float_exact: bool
+    raw_lo: np.ndarray        # float64 (cols,): clip(bias - gain_scaled * charge_max, 0, hi - lo)
+    raw_hi: np.ndarray        # float64 (cols,): clip(bias + gain_scaled * charge_max, 0, hi - lo)
+    raw_float_exact: bool
 
     @classmethod
     def of(cls, cfg: TileConfig, params: TileParams) -> "Conversion":
@@ -50,12 +60,19 @@ class Conversion:
         gmax = int(gain.max()) if gain.size else 0
         omax = int(np.abs(offset - lo).max()) if offset.size else 0
         bound = params.charge_max * gmax + half + (omax << shift)
+        raw_max = params.accumulator_max + params.read_noise_max
+        raw_bound = max(raw_max, params.charge_max) * gmax + half + (omax << shift)
         scale = 2.0 ** -shift
+        gain_scaled = gain.astype(np.float64) * scale
+        bias = (0.5 if shift else 0.0) + (offset - lo).astype(np.float64)
+        swing = gain_scaled * params.charge_max
+        span = hi - lo
         return cls(
             lo=lo, hi=hi, shift=shift, gain=gain, offset=offset,
-            gain_scaled=gain.astype(np.float64) * scale,
-            bias=(0.5 if shift else 0.0) + (offset - lo).astype(np.float64),
+            gain_scaled=gain_scaled, bias=bias,
             float_exact=bound < FLOAT64_EXACT_LIMIT,
+            raw_lo=np.clip(bias - swing, 0, span), raw_hi=np.clip(bias + swing, 0, span),
+            raw_float_exact=raw_bound < FLOAT64_EXACT_LIMIT,
         )
 
     def z(self, charge_sat: np.ndarray) -> np.ndarray:

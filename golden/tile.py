@@ -12,7 +12,15 @@ How ``mvm`` stays fast and exact:
 - the conversion ``y = clip(floor(Qs * gain / 2**s + 1/2) + offset, lo, hi) - lo`` is done in
   float64 as ``clip(Qs * (gain * 2**-s) + (1/2 + offset - lo), 0, hi - lo)`` then truncated,
   when every intermediate is a multiple of 2**-s with a numerator below 2**53
-  (``ramp.Conversion.float_exact``); otherwise in int64 with ``fixed.round_shift``;
+  (``ramp.Conversion.float_exact``); otherwise in int64 with ``fixed.round_shift``; when the
+  float form is exact for every raw charge too (``ramp.Conversion.raw_float_exact``), one clip
+  with per-column bounds does both the capacitor clamp and the EN window;
+- the read noise is drawn by ``noise.noise_rows`` for a block of MVMs at once (in place, in
+  32-bit integers) and added to the float64 charge (exact: integers far below 2**53), or, for a
+  single vector on the one-clip path, added as ``noise * gain_scaled + bias`` to the scaled
+  charge (exact for the same reason as the conversion); a batch draws it block by block;
+  single-vector MVMs whose MVM index follows the previous one's (same seed and sigma, same
+  thread) draw the next ``_NOISE_AHEAD`` MVMs' noise at once and keep it;
 - per-configuration constants are cached, keyed by a snapshot of the configuration's values
   (so mutating a ``TileConfig`` or its arrays between calls is always seen), and large batches
   are processed in chunks through per-thread scratch buffers.
@@ -29,7 +37,7 @@ import numpy as np
 
 from . import crossbar, ilp
 from .crossbar import _weights_of, check_codes
-from .noise import MVM_INDEX_MAX, read_noise
+from .noise import MVM_INDEX_MAX, noise_rows, read_noise, sequential_keys
 from .ramp import Conversion
 from .spec import InputMode, TileConfig, TileParams, check_int
 from .timing import Timing, mvm_timing
@@ -38,6 +46,10 @@ __all__ = ["MvmResult", "Tile"]
 
 #: Scratch budget: a batch is processed in chunks of about this many float64 elements.
 _CHUNK_ELEMENTS = 1 << 20
+#: Word checks, read noise and conversion run on blocks of about this many outputs.
+_BLOCK_ELEMENTS = 1 << 17
+#: Sequential single-vector MVMs draw the read noise of this many MVMs at once.
+_NOISE_AHEAD = 64
 _CONFIG_CACHE_SIZE = 32
 
 
@@ -114,6 +126,7 @@ class Tile:
         self._weights_f64_t = np.zeros(shape[::-1], dtype=np.float64)
         self._float_charge = crossbar.float_path_exact(params)
         self._chunk = max(1, _CHUNK_ELEMENTS // max(params.rows, params.cols))
+        self._block = max(1, _BLOCK_ELEMENTS // params.cols)
         self._configs: dict = {}
         self._last_config = (None, None)     # (key, derived) of the previous call
         self._scratch = threading.local()
@@ -127,6 +140,7 @@ class Tile:
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+        self.__dict__.setdefault("_block", max(1, _BLOCK_ELEMENTS // self._params.cols))
         self._configs = {}
         self._last_config = (None, None)
         self._scratch = threading.local()
@@ -196,17 +210,58 @@ class Tile:
         self._last_config = (key, derived)
         return derived
 
-    def _noise(self, cfg: TileConfig, mvm_index, batch_shape: tuple) -> np.ndarray | None:
-        """Read noise of MVMs ``mvm_index, mvm_index + 1, ...`` (None when NOISE_SIGMA = 0)."""
+    @staticmethod
+    def _check_index(mvm_index, batch_shape: tuple) -> int:
+        """``mvm_index`` validated, and so is the index of the batch's last vector."""
+        if type(mvm_index) is int and 0 <= mvm_index and (
+                mvm_index + max(1, batch_shape[0] if batch_shape else 1) <= MVM_INDEX_MAX + 1):
+            return mvm_index
         mvm_index = check_int("mvm_index", mvm_index, 0, MVM_INDEX_MAX)
         if batch_shape and batch_shape[0] > 1:
             check_int(f"mvm_index + {batch_shape[0] - 1} (the last vector of the batch)",
                       mvm_index + batch_shape[0] - 1, 0, MVM_INDEX_MAX)
+        return mvm_index
+
+    def _noise(self, cfg: TileConfig, mvm_index, batch_shape: tuple) -> np.ndarray | None:
+        """Read noise of MVMs ``mvm_index, mvm_index + 1, ...`` (None when NOISE_SIGMA = 0)."""
+        mvm_index = self._check_index(mvm_index, batch_shape)
         if not cfg.noise_sigma:
             return None
         index = (np.int64(mvm_index) + np.arange(batch_shape[0], dtype=np.int64) if batch_shape
                  else np.int64(mvm_index))
         return read_noise(cfg.noise_seed, cfg.noise_sigma, index, self._params.cols)
+
+    def _noise_row(self, dv: _Derived, n: int, scaled: bool = False) -> np.ndarray:
+        """Read noise of MVM ``n`` (read-only, ``(cols,)``): float64 on the float charge path,
+        int64 otherwise; with ``scaled``, ``noise * gain_scaled + bias`` of ``dv``'s conversion
+        (float64; exact when ``dv.conv.raw_float_exact``).
+
+        When ``n`` follows the previous MVM of this thread with the same seed and sigma (the
+        tile stepping through MVM_COUNT), the noise of the next ``_NOISE_AHEAD`` MVMs is drawn
+        in one vectorized pass and kept (and scaled once per configuration); later calls in
+        that range take their row from it.
+        """
+        s = self._scratch
+        cfg = dv.cfg
+        key = (cfg.noise_seed, cfg.noise_sigma)
+        block = getattr(s, "noise_block", None)
+        sequential = getattr(s, "noise_next", None) == (key, n)
+        s.noise_next = (key, n + 1)
+        if block is None or block[0] != key or not 0 <= n - block[1] < len(block[2]):
+            m = min(_NOISE_AHEAD, MVM_INDEX_MAX - n + 1) if sequential else 1
+            rows = noise_rows(sequential_keys(key[0], n, m), key[1], self._params.cols)
+            rows = rows.astype(np.float64 if self._float_charge else np.int64)
+            rows.flags.writeable = False
+            # [key, first MVM, noise, the _Derived its scaled copy is for, scaled copy]
+            s.noise_block = block = [key, n, rows, None, None]
+        if not scaled:
+            return block[2][n - block[1]]
+        if block[3] is not dv:
+            rows = block[2] * dv.conv.gain_scaled
+            rows += dv.conv.bias
+            rows.flags.writeable = False
+            block[3], block[4] = dv, rows
+        return block[4][n - block[1]]
 
     def run(self, x, config: TileConfig, mvm_index: int = 0) -> MvmResult:
         """One MVM (or a batch: ``x`` of shape ``(batch, rows)``) with every intermediate.
@@ -240,57 +295,128 @@ class Tile:
         if x.ndim not in (1, 2) or x.shape[-1] != p.rows:
             raise ValueError(f"x must have shape ({p.rows},) or (batch, {p.rows}), "
                              f"not {x.shape}")
-        if x.size and (x.min() < dv.in_lo or x.max() > dv.in_hi):
-            ilp.check_words(x, dv.mode, p, name="x")     # raises, naming the first bad word
         conv = dv.conv
-        noise = self._noise(dv.cfg, mvm_index, x.shape[:-1])
+        cfg = dv.cfg
+        if x.ndim == 2 and self._float_charge:
+            # the words are checked block by block while they are copied
+            try:
+                mvm_index = self._check_index(mvm_index, x.shape[:-1])
+            except (TypeError, ValueError):
+                self._check_words(x, dv)    # a bad word is reported first
+                raise
+            return self._mvm_batch(x, dv, mvm_index)
+        self._check_words(x, dv)
+        mvm_index = self._check_index(mvm_index, x.shape[:-1])
         if not self._float_charge:
             q = x.astype(np.int64) @ self._weights
-            return self._convert_int(q if noise is None else q + noise, conv)
-        if x.ndim == 1:
-            q = self._weights_f64_t @ x.astype(np.float64)
-            if noise is not None:
-                q += noise          # exact: integers far below 2**53
-            if not conv.float_exact:
-                return self._convert_int(q.astype(np.int64), conv)
+            if cfg.noise_sigma:
+                q += (self._noise_row(dv, mvm_index) if x.ndim == 1 else
+                      noise_rows(sequential_keys(cfg.noise_seed, mvm_index, x.shape[0]),
+                                 cfg.noise_sigma, p.cols))
+            return self._convert_int(q, conv)
+        q = self._weights_f64_t @ x.astype(np.float64)
+        if conv.raw_float_exact:
+            # (Q + noise) * gain_scaled + bias, as Q * gain_scaled + (noise * gain_scaled +
+            # bias): every term is a multiple of 2**-s with a numerator below 2**53
+            q *= conv.gain_scaled
+            q += self._noise_row(dv, mvm_index, scaled=True) if cfg.noise_sigma else conv.bias
+            lo, hi = conv.raw_lo, conv.raw_hi
+        elif conv.float_exact:
+            if cfg.noise_sigma:
+                q += self._noise_row(dv, mvm_index)     # exact: integers far below 2**53
             cmax = p.charge_max
             np.maximum(q, -cmax, out=q)
             np.minimum(q, cmax, out=q)
             q *= conv.gain_scaled
             q += conv.bias
-            np.maximum(q, 0, out=q)
-            np.minimum(q, conv.hi - conv.lo, out=q)
-            return q.astype(np.int64)
-        return self._mvm_batch(x, conv, noise)
+            lo, hi = 0, conv.hi - conv.lo
+        else:
+            if cfg.noise_sigma:
+                q += self._noise_row(dv, mvm_index)
+            return self._convert_int(q.astype(np.int64), conv)
+        np.maximum(q, lo, out=q)
+        # truncation == floor (>= 0)
+        return np.minimum(q, hi, out=np.empty(p.cols, dtype=np.int64), casting="unsafe")
 
-    def _mvm_batch(self, x: np.ndarray, conv: Conversion, noise=None) -> np.ndarray:
+    def _check_words(self, x: np.ndarray, dv: _Derived) -> None:
+        """Raise, naming the first bad word, when a word of ``x`` is out of range."""
+        if x.size and (np.minimum.reduce(x, axis=None) < dv.in_lo
+                       or np.maximum.reduce(x, axis=None) > dv.in_hi):
+            ilp.check_words(x, dv.mode, self._params, name="x")
+
+    def _mvm_batch(self, x: np.ndarray, dv: _Derived, mvm_index: int) -> np.ndarray:
+        """Float charge path of a batch ``x`` (integer words of unchecked range): chunks of
+        ``self._chunk`` vectors through one BLAS product each. Blocks of ``self._block``
+        vectors, small enough to stay in the core's cache, are range-checked while they are
+        copied to float64, and then get their read noise and their conversion."""
         p = self._params
+        conv, cfg = dv.conv, dv.cfg
         n = x.shape[0]
         out = np.empty((n, p.cols), dtype=np.int64)
         if n == 0:
             return out
         chunk = min(n, self._chunk)
         xbuf, qbuf = self._buffers(chunk)
-        cmax = p.charge_max
-        span = conv.hi - conv.lo
+        sigma = cfg.noise_sigma
         for start in range(0, n, chunk):
             stop = min(n, start + chunk)
             m = stop - start
             xf = xbuf[:m * p.rows].reshape(m, p.rows)
             qf = qbuf[:m * p.cols].reshape(m, p.cols)
-            np.copyto(xf, x[start:stop], casting="unsafe")   # exact: |x| < 2**17
+            xs = x[start:stop]
+            for a in range(0, m, self._block):
+                b = min(m, a + self._block)
+                xb = xs[a:b]
+                if (np.minimum.reduce(xb, axis=None) < dv.in_lo
+                        or np.maximum.reduce(xb, axis=None) > dv.in_hi):
+                    self._check_words(x, dv)
+                np.copyto(xf[a:b], xb, casting="unsafe")   # exact: |x| < 2**17
             np.matmul(xf, self._weights_f64_t.T, out=qf)
-            if noise is not None:
-                qf += noise[start:stop]
-            if conv.float_exact:
-                np.clip(qf, -cmax, cmax, out=qf)
-                qf *= conv.gain_scaled
-                qf += conv.bias
-                np.clip(qf, 0, span, out=qf)
-                np.copyto(out[start:stop], qf, casting="unsafe")  # truncation == floor (>= 0)
-            else:
+            keys = sequential_keys(cfg.noise_seed, mvm_index + start, m) if sigma else None
+            if not conv.float_exact:
+                if sigma:
+                    qf += noise_rows(keys, sigma, p.cols)
                 out[start:stop] = self._convert_int(qf.astype(np.int64), conv)
+                continue
+            self._finish(qf, out[start:stop], keys, conv, sigma)
         return out
+
+    def _finish(self, qf: np.ndarray, out: np.ndarray, keys, conv: Conversion,
+                sigma: int) -> None:
+        """Read noise (``keys``: one per vector, when ``sigma``) and conversion of the float64
+        charges ``qf`` into the words ``out``, block by block; ``qf`` is overwritten."""
+        p = self._params
+        cmax = p.charge_max
+        m = qf.shape[0]
+        if sigma:
+            nbuf, tbuf = self._noise_buffers(min(m, self._block))
+        for a in range(0, m, self._block):
+            b = min(m, a + self._block)
+            qb = qf[a:b]
+            if sigma:
+                qb += noise_rows(keys[a:b], sigma, p.cols, out=nbuf[:b - a], tmp=tbuf[:b - a])
+            if conv.raw_float_exact:
+                qb *= conv.gain_scaled
+                qb += conv.bias
+                lo, hi = conv.raw_lo, conv.raw_hi
+            else:
+                np.maximum(qb, -cmax, out=qb)
+                np.minimum(qb, cmax, out=qb)
+                qb *= conv.gain_scaled
+                qb += conv.bias
+                lo, hi = 0, conv.hi - conv.lo
+            # the last clip writes the words: truncation == floor (>= 0)
+            np.maximum(qb, lo, out=qb)
+            np.minimum(qb, hi, out=out[a:b], casting="unsafe")
+
+    def _noise_buffers(self, m: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per-thread int32/uint32 scratch of the read noise of ``m`` vectors."""
+        s = self._scratch
+        nbuf = getattr(s, "noise", None)
+        if nbuf is None or nbuf.shape[0] < m:
+            s.noise = nbuf = np.empty((m, self._params.cols), dtype=np.int32)
+            s.noise_tmp = np.empty((m, self._params.cols), dtype=np.uint32)
+        return nbuf, s.noise_tmp
 
     def _buffers(self, m: int) -> tuple[np.ndarray, np.ndarray]:
         """Per-thread float64 scratch for ``m`` vectors (grown, never shrunk)."""

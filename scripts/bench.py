@@ -3,12 +3,21 @@ Verilator; Verilog emission and Verilator build times; the chip: two 512 x 512 t
 (passes/s) and the 34-tile chip (emission, build, peak memory, cycles/s with two tiles active,
 against the 2-tile chip's). Prints a table and writes JSON.
 
-    python scripts/bench.py [--sizes 64 512] [--json build/bench.json] [--quick]
-                            [--chip none|2|all]
+    python scripts/bench.py [--sizes 64 512] [--golden-sizes 512] [--json build/bench.json]
+                            [--quick] [--chip none|2|all]
+
+The golden model is measured with every non-ideality of the configuration on (SIGNED inputs,
+per-column gain and offset, ramp shift, hard-sigmoid EN window), once without and once with
+read noise; with read noise each call advances the MVM index (vector i of a call of a batch of
+n is MVM ``k * n + i`` for call k), as MVM_COUNT does, so every call draws fresh noise.
+``--golden-sizes`` measures only the golden model (no Verilog, no simulator) at sizes that
+``--sizes`` does not list: ``--sizes --chip none`` measures the golden model at 512 x 512 alone.
 
 Figures are measured here, on this machine, in this run; compare them as ratios.
 """
 import argparse
+import dataclasses
+import itertools
 import json
 import os
 import sys
@@ -42,27 +51,58 @@ def best_of(fn, repeats, min_time=0.2):
     return best
 
 
+def best_of_interleaved(fns: dict, repeats: int, min_time: float = 0.2) -> dict:
+    """Best time per call of each function of ``fns``, measured in alternating rounds (all
+    functions once per round), so that a machine whose load varies weighs on all of them
+    alike."""
+    best = dict.fromkeys(fns, float("inf"))
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            best[name] = min(best[name], best_of(fn, 1, min_time))
+    return best
+
+
 def bench_golden(p, rng, repeats):
-    """Golden model with every non-ideality on vs float64 W @ X of the same shape."""
+    """Golden model with every non-ideality on, without and with read noise, vs float64 W @ X
+    of the same shape (one vector, and a batch of 1000)."""
     golden = GoldenTile(p, random_codes(rng, p))
     cfg = TileConfig(input_mode=InputMode.SIGNED, activation=Activation.HARD_SIGMOID,
                      ramp_shift=p.ramp_shift_max // 2,
                      gain=rng.integers(p.gain_one // 2, 2 * p.gain_one, size=p.cols),
                      offset=rng.integers(-8, 8, size=p.cols))
+    noisy = dataclasses.replace(cfg, noise_seed=int(rng.integers(0, 1 << 32)),
+                                noise_sigma=min(65535, 2 << cfg.ramp_shift))   # ~1 LSB sd
+    batch = 1000
     x1 = random_inputs(rng, p, InputMode.SIGNED, 1)[0]
-    xb = random_inputs(rng, p, InputMode.SIGNED, 1000)
+    xb = random_inputs(rng, p, InputMode.SIGNED, batch)
     w = golden.weights.astype(np.float64)
     x1f, xbf = x1.astype(np.float64), xb.astype(np.float64).T.copy()
-    t_g1 = best_of(lambda: golden.mvm(x1, cfg), repeats)
-    t_n1 = best_of(lambda: w.T @ x1f, repeats)
-    t_gb = best_of(lambda: golden.mvm(xb, cfg), repeats)
-    t_nb = best_of(lambda: w.T @ xbf, repeats)
+    index1, indexb = itertools.count(), itertools.count(0, batch)
+    t = best_of_interleaved({
+        "n1": lambda: w.T @ x1f, "g1": lambda: golden.mvm(x1, cfg),
+        "r1": lambda: golden.mvm(x1, noisy, next(index1))}, repeats)
+    t_n1, t_g1, t_r1 = t["n1"], t["g1"], t["r1"]
+    t = best_of_interleaved({
+        "nb": lambda: w.T @ xbf, "gb": lambda: golden.mvm(xb, cfg),
+        "rb": lambda: golden.mvm(xb, noisy, next(indexb))}, repeats)
+    t_nb, t_gb, t_rb = t["nb"], t["gb"], t["rb"]
     return {
         "golden_single_mvm_per_s": 1 / t_g1, "numpy_single_mvm_per_s": 1 / t_n1,
         "golden_single_ratio": t_n1 / t_g1,
-        "golden_batch_mvm_per_s": 1000 / t_gb, "numpy_batch_mvm_per_s": 1000 / t_nb,
+        "golden_noise_single_mvm_per_s": 1 / t_r1, "golden_noise_single_ratio": t_n1 / t_r1,
+        "golden_batch_mvm_per_s": batch / t_gb, "numpy_batch_mvm_per_s": batch / t_nb,
         "golden_batch_ratio": t_nb / t_gb,
+        "golden_noise_batch_mvm_per_s": batch / t_rb, "golden_noise_batch_ratio": t_nb / t_rb,
+        "noise_sigma": noisy.noise_sigma,
     }
+
+
+def print_golden(name: str, g: dict) -> None:
+    """The golden model's ratios to NumPy, one line per case."""
+    for case, key in (("single vector", "single"), ("batch of 1000", "batch")):
+        print(f"  {name} {case}: golden (read noise off) vs numpy: "
+              f"{g[f'golden_{key}_ratio']:.2f}; golden (read noise on) vs numpy: "
+              f"{g[f'golden_noise_{key}_ratio']:.2f}", flush=True)
 
 
 def bench_amaranth_sim(p, rng, mvms):
@@ -150,6 +190,8 @@ def bench_chip(grid: str, empty: str, chain: str, beats: int, pair_rows: str) ->
 
 def print_chip(results: dict) -> None:
     two, full = results.get("chip_2"), results.get("chip_34")
+    if not (two or full):
+        return
     print(f"\n{'chip':<34} {'passes/s':>9} {'cycles/s':>10}  note")
     for name, r in (("2 tiles (1 x 2), 512 x 512", two), ("34 tiles (6 x 6), 2 active", full)):
         if r is None:
@@ -171,7 +213,11 @@ def print_chip(results: dict) -> None:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="*", default=[64, 512],
-                    help="square tile sizes (rows = cols) to measure (none: only the chip)")
+                    help="square tile sizes (rows = cols) to measure on every backend (none: "
+                         "only the golden model at --golden-sizes and the chip)")
+    ap.add_argument("--golden-sizes", type=int, nargs="*", default=[512],
+                    help="sizes at which to measure the golden model alone when --sizes does "
+                         "not list them (no values: none)")
     ap.add_argument("--json", type=writable_file, default=str(ROOT / "build" / "bench.json"),
                     help="where to write the figures (checked before measuring)")
     ap.add_argument("--quick", action="store_true", help="fewer MVMs and repeats")
@@ -180,12 +226,19 @@ def main(argv=None):
                          "(its first build takes 15 to 25 minutes)")
     args = ap.parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)     # progress lines as they happen
-    for s in args.sizes:
+    for s in args.sizes + args.golden_sizes:
         if not 1 <= s <= 4096:
             ap.error(f"size must be in [1, 4096], not {s}")
     rng = np.random.default_rng(2024)
     repeats = 2 if args.quick else 5
     results = {}
+    for size in dict.fromkeys(args.golden_sizes):
+        if size in args.sizes:
+            continue
+        print(f"== {size} x {size}: golden model ==", flush=True)
+        g = bench_golden(TileParams(rows=size, cols=size), rng, repeats)
+        print_golden(f"{size}x{size}", g)
+        results[f"{size}x{size}"] = {"golden": g}
     for size in args.sizes:
         p = TileParams(rows=size, cols=size)
         key = "full" if size == 512 else f"bench{size}"
@@ -193,6 +246,7 @@ def main(argv=None):
         print(f"== {size} x {size} ==", flush=True)
         r["golden"] = bench_golden(p, rng, repeats)
         print(f"  golden: {r['golden']}", flush=True)
+        print_golden(f"{size}x{size}", r["golden"])
         r["build"] = bench_build(p, key)
         print(f"  build: {r['build']}", flush=True)
         big = size >= 256
@@ -229,10 +283,18 @@ def main(argv=None):
               f"{'':>12}  single vector")
         print(f"{name:>9} {'golden':<22} {g['golden_single_mvm_per_s']:>12.0f} {'':>12}  "
               f"single vector, {g['golden_single_ratio']:.2f} x numpy")
+        print(f"{name:>9} {'golden, read noise on':<22} "
+              f"{g['golden_noise_single_mvm_per_s']:>12.0f} {'':>12}  "
+              f"single vector, {g['golden_noise_single_ratio']:.2f} x numpy")
         print(f"{name:>9} {'numpy W@X float64':<22} {g['numpy_batch_mvm_per_s']:>12.0f} "
               f"{'':>12}  batch of 1000")
         print(f"{name:>9} {'golden':<22} {g['golden_batch_mvm_per_s']:>12.0f} {'':>12}  "
               f"batch of 1000, {g['golden_batch_ratio']:.2f} x numpy")
+        print(f"{name:>9} {'golden, read noise on':<22} "
+              f"{g['golden_noise_batch_mvm_per_s']:>12.0f} {'':>12}  "
+              f"batch of 1000, {g['golden_noise_batch_ratio']:.2f} x numpy")
+        if "build" not in r:        # measured for the golden model only
+            continue
         for backend in ("amaranth_sim", "icarus", "verilator"):
             b = r[backend]
             if "error" in b:
