@@ -48,7 +48,7 @@ WAVES_SIZE_ARGS := --rows $(WAVES_ROWS) --cols $(WAVES_COLS) --in-bits $(IN_BITS
 LINT_WAIVERS := -Wno-WIDTH -Wno-CASEINCOMPLETE
 
 .PHONY: setup verilog verilog-chip lint lint-tile lint-chip test demo bench synth waves drift \
-        program chip-run test-full regress digits energy clean distclean
+        program chip-run test-full regress digits energy clean distclean peer-aihwkit
 
 setup: $(STAMP)
 
@@ -126,6 +126,33 @@ program: setup
 # build/drift/{table.md,drift.json,drift.png}
 drift: setup
 	$(PY) scripts/drift_study.py
+
+# golden/device.py side by side with IBM aihwkit's own PCM noise model (scripts/peer_aihwkit.py):
+# programming noise, drift exponents, drifted conductances and read noise at 15 targets
+# (100,000 devices each) and the tile-level drift compensation factor, with z-scores and KS
+# tests. Optional, in its own environment (not in `make setup` or `make test`): torch from PyPI
+# (with its CUDA libraries, about 4 GB to download; a CPU run needs no GPU) and aihwkit's
+# pure-Python noise model from its pinned source distribution (no C++ build). The sdist is
+# fetched by the script and checked against its pinned sha256: `pip download --no-binary` would
+# first install aihwkit's build requirements to prepare its metadata.
+PEER_DIR   := $(BUILD)/peer-aihwkit
+PEER_VENV  := $(PEER_DIR)/venv
+PEER_PY    := $(PEER_VENV)/bin/python
+PEER_PINS  := torch==2.9.1 numpy==2.4.6 scipy==1.17.1
+PEER_ARGS  ?=
+peer-aihwkit:
+	@set -e; start=$$(date +%s); \
+	if [ -f $(PEER_VENV)/.stamp ] && [ "$$(cat $(PEER_VENV)/.stamp)" = "$(PEER_PINS)" ]; then \
+	    echo "peer-aihwkit: reusing $(PEER_VENV) ($(PEER_PINS))"; \
+	else rm -rf $(PEER_VENV); \
+	    echo "peer-aihwkit: creating $(PEER_VENV) with $$(command -v $(PYTHON3)) ($$($(PYTHON3) --version))"; \
+	    $(PYTHON3) -m venv $(PEER_VENV); \
+	    echo "peer-aihwkit: pip install $(PEER_PINS) (about 4 GB with torch's CUDA wheels)"; \
+	    $(PEER_PY) -m pip install --no-cache-dir --disable-pip-version-check --progress-bar on \
+	        $(PEER_PINS); \
+	    echo "$(PEER_PINS)" > $(PEER_VENV)/.stamp; \
+	    echo "peer-aihwkit: environment ready in $$(( $$(date +%s) - start )) s"; fi; \
+	$(PEER_PY) scripts/peer_aihwkit.py --work-dir $(PEER_DIR) $(PEER_ARGS)
 
 # handwritten digits end to end: training (cached), mapping onto the paper's chip, accuracy on
 # the golden chip over device seeds and drift times, a subset through the RTL chip, energy:

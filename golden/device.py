@@ -25,24 +25,28 @@ al. ICECS 2019, Joshi et al. Nat. Commun. 2020; evaluation preset of Rasch et al
   programming (``y_ref``) and at time t (``y_t``), globally or per column.
 
 Conventions. aihwkit's documentation (``docs/source/pcm_inference.rst``) and its code disagree
-on three points; :class:`Convention` names each choice and ``PCMModel(convention=...)`` selects
-a set:
+on three points, and aihwkit's inference tile adds a fourth (how a programmed pair ages);
+:class:`Convention` names each choice and ``PCMModel(convention=...)`` selects a set:
 
-================ =================================== ==================== ====================
-point            ``"kit"`` (default)                 ``"docs"``           ``"aihwkit_code"``
-================ =================================== ==================== ====================
-read-noise Q of  target ``g_T``                      ``g_T``              ``g_prog``
-drift clock      ``t_eff = t + t0``                  ``t_eff = t``        ``t_eff = t + t0``
-calibration      one-hot rows (``eye``)              all-ones vector      one-hot rows (``eye``)
-================ =================================== ==================== ====================
+================ ========================= ==================== ============================
+point            ``"kit"`` (default)       ``"docs"``           ``"aihwkit_code"``
+================ ========================= ==================== ============================
+read-noise Q of  programmed ``g_prog``     target ``g_T``       ``g_prog``
+drift clock      ``t_eff = t + t0``        ``t_eff = t``        ``t_eff = t + t0``
+calibration      one-hot rows (``eye``)    all-ones vector      one-hot rows (``eye``)
+aging of a pair  each device on its own    each device          net weight on one device
+================ ========================= ==================== ============================
 
 ``t`` is always the time of inference counted from the end of programming (aihwkit's
 ``t_inference``). Why the kit's defaults:
 
-- **Q from g_T** (docs): every state-dependent fit of the model (``sigma_p``, ``mu``, ``s``
-  and ``Q``) was measured per *target* conductance bin, so each is evaluated at the bin it was
-  fitted on; the device's own randomness enters only through the N(0, 1) draws. It also keeps
-  the read-noise amplitude independent of the programming-noise draw (separable tests).
+- **Q from g_prog** (code): the 1/f noise is read from the device as it is, and the device
+  holds ``g_prog``, not its target. The difference is not confined to Q's 0.2 cap: ``Q``
+  falls as ``g^-0.65`` and the programming noise is large at small targets (``sigma_p`` =
+  0.34 uS at a 1 uS target), so the devices spread over the steep part of ``Q``: measured
+  against aihwkit, ``Q(g_T)`` makes the relative read-noise spread 10 % too narrow at a 1 uS
+  target (``Q`` = 0.07, far from the cap), 8 % too wide at 0 uS, and agrees within the noise
+  only from about 7.5 uS up (docs/device.md section 3).
 - **t_eff = t + t0** (code, and the brief): ``g_prog`` is the conductance verified at ``t0``
   after the last programming pulse, so ``t = 0`` is that verify read and every ``t >= 0`` is
   defined. The docs' clock (``t`` since the last pulse) leaves ``t < t0`` undefined (we hold
@@ -53,9 +57,20 @@ calibration      one-hot rows (``eye``)              all-ones vector      one-ho
   all-ones read sums signed weights, and a column whose weights nearly cancel gives an
   ill-conditioned per-column ratio. On the tile it costs ``rows`` MVMs instead of one, which is
   negligible next to the hours between calibrations.
+- **each device ages on its own** (the hardware): every device drifts with its own exponent
+  from its own programmed conductance. aihwkit's inference tile instead ages the programmed
+  *weights*: its drift step converts them back to conductances with the single-pair converter,
+  which rescales by the largest programmed weight of the tensor and puts each pair's net weight
+  ``G+ - G-`` on one device (the other at 0), so the device that was targeted at 0 (and
+  programmed to ``max(0, 0.26 N)`` uS, drifting fast) no longer counts. ``aging="net_weight"``
+  reproduces that for 2-PCM cells (:meth:`ProgrammedArray.conductances`); 4-PCM cells have no
+  counterpart in aihwkit (its dual-pair converter maps weights differently) and always age
+  device by device.
 
-``convention="aihwkit_code"`` reproduces aihwkit's code on all three points; a
-:class:`Convention` instance mixes them freely.
+``convention="aihwkit_code"`` reproduces aihwkit 1.2.0's code on all four points (for 4-PCM
+cells on the first three); a :class:`Convention` instance mixes them freely, except that
+``aging="net_weight"`` takes ``Q`` of the re-converted programmed conductance, as aihwkit does,
+and so needs ``read_noise_from="programmed"``.
 
 Mapping rule (weights -> target conductances, :func:`program_weights`):
 
@@ -93,9 +108,10 @@ __all__ = [
 #: Default maximal conductance in uS (aihwkit's ``g_max``).
 G_MAX = 25.0
 
-_READ_NOISE_REFS = ("target", "programmed")
+_READ_NOISE_REFS = ("programmed", "target")
 _DRIFT_CLOCKS = ("after_t0", "since_programming")
 _CALIBRATIONS = ("one_hot", "all_ones")
+_AGINGS = ("devices", "net_weight")
 
 
 # -- validation helpers -----------------------------------------------------------------------
@@ -164,35 +180,45 @@ def as_generator(seed) -> np.random.Generator:
 # -- conventions ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Convention:
-    """The three points where aihwkit's docs and code disagree (module docstring).
+    """The points where aihwkit's docs, its code and the kit may differ (module docstring).
 
     Members
     -------
-    read_noise_from: ``"target"`` (Q of ``g_T``, docs) or ``"programmed"`` (Q of ``g_prog``,
-        code).
+    read_noise_from: ``"programmed"`` (Q of ``g_prog``, code) or ``"target"`` (Q of ``g_T``,
+        docs).
     drift_clock: ``"after_t0"`` (``t_eff = t + t0``, code) or ``"since_programming"``
         (``t_eff = t``, docs).
     calibration: ``"one_hot"`` (``eye(rows)``, code) or ``"all_ones"`` (one all-ones vector,
         docs).
+    aging: ``"devices"`` (each device ages from its own programmed conductance) or
+        ``"net_weight"`` (aihwkit's inference tile: each 2-PCM pair's programmed net weight,
+        rescaled by the largest one of the array, on one device; needs
+        ``read_noise_from="programmed"``).
     """
-    read_noise_from: str = "target"
+    read_noise_from: str = "programmed"
     drift_clock: str = "after_t0"
     calibration: str = "one_hot"
+    aging: str = "devices"
 
     def __post_init__(self):
         for name, legal in (("read_noise_from", _READ_NOISE_REFS),
-                            ("drift_clock", _DRIFT_CLOCKS), ("calibration", _CALIBRATIONS)):
+                            ("drift_clock", _DRIFT_CLOCKS), ("calibration", _CALIBRATIONS),
+                            ("aging", _AGINGS)):
             value = getattr(self, name)
             if value not in legal:
                 raise ValueError(f"{name} must be one of {', '.join(map(repr, legal))}, "
                                  f"not {value!r}")
+        if self.aging == "net_weight" and self.read_noise_from != "programmed":
+            raise ValueError(f"aging='net_weight' takes the read-noise Q of the re-converted "
+                             f"programmed conductance (aihwkit's drift step), so it needs "
+                             f"read_noise_from='programmed', not {self.read_noise_from!r}")
 
 
 #: Named convention sets for ``PCMModel(convention=...)``.
 CONVENTIONS = {
-    "kit": Convention("target", "after_t0", "one_hot"),
-    "docs": Convention("target", "since_programming", "all_ones"),
-    "aihwkit_code": Convention("programmed", "after_t0", "one_hot"),
+    "kit": Convention("programmed", "after_t0", "one_hot", "devices"),
+    "docs": Convention("target", "since_programming", "all_ones", "devices"),
+    "aihwkit_code": Convention("programmed", "after_t0", "one_hot", "net_weight"),
 }
 
 
@@ -363,10 +389,10 @@ class PCMModel:
         """Conductances at time ``t`` after programming: drift, then one read-noise draw.
 
         ``g = max(0, g_d + |g_d| read_noise_scale sigma_n N)`` with ``g_d = g_prog *
-        drift_factor(nu, t)``; ``sigma_n`` uses ``g_target`` (convention ``"target"``, then
-        ``g_target`` is required) or ``g_prog``. Draws one ``standard_normal`` of
-        ``g_prog``'s shape, always (even when ``sigma_n`` is 0), so the stream does not depend
-        on ``t``.
+        drift_factor(nu, t)``; ``sigma_n`` uses ``g_prog`` (``read_noise_from="programmed"``;
+        ``g_target`` is then not used) or ``g_target`` (``"target"``; then it is required).
+        Draws one ``standard_normal`` of ``g_prog``'s shape, always (even when ``sigma_n`` is
+        0), so the stream does not depend on ``t``.
         """
         rng = as_generator(seed)
         gp = self._conductances(g_prog, "g_prog")
@@ -466,9 +492,26 @@ class ProgrammedArray:
         return (self.f_factor + 1) * g if self.devices == 4 else g
 
     def conductances(self, t, seed) -> np.ndarray:
-        """Conductances ``(rows, cols, devices)`` at time ``t`` (s) after programming
-        (:meth:`PCMModel.age`)."""
-        return self.model.age(self.g_prog, self.nu, t, seed, g_target=self.g_target)
+        """Conductances ``(rows, cols, devices)`` at time ``t`` (s) after programming.
+
+        ``aging="devices"`` (and every 4-PCM array): :meth:`PCMModel.age` of every device.
+        ``aging="net_weight"`` with 2-PCM cells, aihwkit's inference-tile drift step
+        (``InferenceTileWithPeriphery.drift_weights`` -> ``apply_drift_noise`` with
+        ``SinglePairConductanceConverter``): the programmed net weight ``w = gp - gm`` of each
+        pair is rescaled by ``r = g_max / max|w|`` (over the whole array), put on one device,
+        ``(max(w r, 0), max(-w r, 0))``, aged with each device's own ``nu`` and ``Q`` of that
+        conductance, and scaled back by ``1 / r``: the result is the pair's equivalent
+        conductances in this array's units (its weights are aihwkit's drifted weights).
+        Either way one ``standard_normal`` of ``g_prog``'s shape is drawn.
+        """
+        model = self.model
+        if model.convention.aging == "devices" or self.devices == 4:
+            return model.age(self.g_prog, self.nu, t, seed, g_target=self.g_target)
+        w = self.g_prog[..., 0] - self.g_prog[..., 1]
+        peak = float(np.abs(w).max()) if w.size else 0.0
+        r = model.g_max / peak if peak > 0 else 1.0
+        g_net = pair_targets(w * r, model.g_max)
+        return model.age(g_net, self.nu, t, seed) / r
 
     def weights(self, g) -> np.ndarray:
         """Cell weights (uS) of conductances ``g`` of this array."""

@@ -338,13 +338,15 @@ def test_compensation_readout_is_mean_abs():
 
 # -- the conventions ----------------------------------------------------------------------------
 def test_conventions_are_named_sets():
-    assert PCMModel().convention == device.Convention("target", "after_t0", "one_hot")
+    assert PCMModel().convention == device.Convention("programmed", "after_t0", "one_hot",
+                                                      "devices")
     assert PCMModel(convention="docs").convention == device.Convention(
-        "target", "since_programming", "all_ones")
+        "target", "since_programming", "all_ones", "devices")
     assert PCMModel(convention="aihwkit_code").convention == device.Convention(
-        "programmed", "after_t0", "one_hot")
-    custom = device.Convention("programmed", "since_programming", "one_hot")
+        "programmed", "after_t0", "one_hot", "net_weight")
+    custom = device.Convention("target", "since_programming", "one_hot")
     assert PCMModel(convention=custom).convention is custom
+    assert device.Convention() == device.CONVENTIONS["kit"]
 
 
 def test_conventions_differ_at_t_zero_and_t0():
@@ -372,16 +374,47 @@ def test_conventions_differ_in_read_noise_reference():
     g_prog = np.full(n, 1.0)            # a device far from its target
     nu = np.zeros(n)
     t = 3600.0
-    kit = PCMModel().age(g_prog, nu, t, 5, g_target=g_target) / g_prog - 1
+    target_q = PCMModel(convention=device.Convention(read_noise_from="target"))
+    by_target = target_q.age(g_prog, nu, t, 5, g_target=g_target) / g_prog - 1
+    default = PCMModel().age(g_prog, nu, t, 5, g_target=g_target) / g_prog - 1
     code = PCMModel(convention="aihwkit_code").age(g_prog, nu, t, 5) / g_prog - 1
-    assert kit.std() == pytest.approx(ref_sigma_n(10.0, t + T0), rel=STD_RTOL)
-    assert code.std() == pytest.approx(ref_sigma_n(1.0, t + T0), rel=STD_RTOL)
-    assert code.std() / kit.std() == pytest.approx((10.0 / 1.0) ** 0.65, rel=2 * STD_RTOL)
-    # where g_prog == g_target the two agree draw for draw
+    assert by_target.std() == pytest.approx(ref_sigma_n(10.0, t + T0), rel=STD_RTOL)
+    assert default.std() == pytest.approx(ref_sigma_n(1.0, t + T0), rel=STD_RTOL)
+    assert default.std() / by_target.std() == pytest.approx((10.0 / 1.0) ** 0.65,
+                                                            rel=2 * STD_RTOL)
+    # the default takes Q of g_prog, as aihwkit's code: g_target is not used, draw for draw
+    np.testing.assert_array_equal(default, code)
+    np.testing.assert_array_equal(PCMModel().age(g_prog, nu, t, 5) / g_prog - 1, default)
+    # where g_prog == g_target the two references agree draw for draw
     same = np.full(100, 7.0)
     np.testing.assert_array_equal(
-        PCMModel().age(same, np.full(100, 0.05), t, 9, g_target=same),
-        PCMModel(convention="aihwkit_code").age(same, np.full(100, 0.05), t, 9))
+        target_q.age(same, np.full(100, 0.05), t, 9, g_target=same),
+        PCMModel().age(same, np.full(100, 0.05), t, 9))
+
+
+def test_default_read_noise_follows_the_programmed_conductance():
+    """At a 1 uS target the programming noise (sigma_p = 0.34 uS) spreads g_prog over the steep
+    part of Q ~ g^-0.65: the relative read-noise spread is about 10 % above Q(g_T)'s, far from
+    Q's 0.2 cap (docs/device.md section 3)."""
+    rng = np.random.default_rng(SEED)
+    g_t = np.full(N_BIN, 1.0)
+    g_prog = PCMModel().program(g_t, rng)
+    g_prog = g_prog[g_prog > 0]
+    g_t = g_t[: g_prog.size]
+    nu = np.zeros(g_prog.size)
+    t = 3600.0
+    default = PCMModel().age(g_prog, nu, t, rng) / g_prog - 1
+    target_q = PCMModel(convention=device.Convention(read_noise_from="target"))
+    by_target = target_q.age(g_prog, nu, t, rng, g_target=g_t) / g_prog - 1
+    assert ref_q(1.0) == pytest.approx(0.0713, abs=1e-4)          # far below the 0.2 cap
+    mean, sd = censored_moments(1.0, ref_sigma_n(1.0, t + T0))
+    assert by_target.std() == pytest.approx(sd, rel=STD_RTOL)
+    # the default's spread: a mixture over the devices' own g_prog of max(0, 1 + sigma_n N)
+    parts = [censored_moments(1.0, ref_sigma_n(g, t + T0)) for g in g_prog[:20000]]
+    means, sds = np.array(parts).T
+    expected = math.sqrt(np.mean(sds ** 2) + np.var(means))
+    assert default.std() == pytest.approx(expected, rel=2 * STD_RTOL)
+    assert 1.08 < default.std() / by_target.std() < 1.14
 
 
 def test_conventions_differ_in_calibration_inputs():
@@ -446,7 +479,7 @@ GOOD_G = np.full((2, 3), 5.0)
      "t must be a real number, not True"),
     (lambda: PCMModel().age(GOOD_G, np.zeros(3), 1.0, 1, g_target=GOOD_G), ValueError,
      r"nu must have the shape of g_prog \(2, 3\)"),
-    (lambda: PCMModel().age(GOOD_G, np.zeros((2, 3)), 1.0, 1), ValueError,
+    (lambda: PCMModel(convention="docs").age(GOOD_G, np.zeros((2, 3)), 1.0, 1), ValueError,
      "g_target is required"),
     (lambda: PCMModel().age(-GOOD_G, np.zeros((2, 3)), 1.0, 1, g_target=GOOD_G), ValueError,
      "g_prog.* is negative"),
