@@ -500,15 +500,83 @@ class _Placer:
             pool.remove(q)
         return out
 
+    def place_pieces(self, sources: list, budget: int = SEARCH_LIMIT) -> list:
+        """A tile and an OLP for every piece of a split layer: piece k is fed by ILP
+        ``sources[k]`` (several pieces of one ILP make a multicast) and sends its output to an
+        OLP of its own. A depth-first search over the pieces in order (tiles nearest the
+        ILP's grid row first, OLPs nearest the tile's row first), keeping the union of the
+        routes legal, at most ``budget`` legality checks. Returns ``[(tile, olp)]``."""
+        p = self.p
+        lanes = [True] * p.tiles
+        checks = 0
+        forced = None
+        if self.forced is not None:
+            forced = self.forced[:len(sources)]
+            if len(forced) < len(sources):
+                raise MappingError(f"tiles must name one tile per piece, not {self.forced}")
+
+        def legal(r) -> bool:
+            nonlocal checks
+            checks += 1
+            return check(r, lanes_mode=lanes).ok
+
+        def dfs(k, r, used_t, used_q):
+            if k == len(sources):
+                return [], r
+            src = sources[k]
+            tiles_k = ([forced[k]] if forced is not None
+                       else [t for t in self.order(p.pair_rows[src]) if t not in used_t])
+            for t in tiles_k:
+                if checks >= budget:
+                    return None
+                r1 = r.copy()
+                try:
+                    r1.connect(ilp(src), tile(t))
+                except ValueError:
+                    continue
+                if not legal(r1):
+                    continue
+                row = p.position(t)[0]
+                for q in sorted((q for q in self.olps if q not in used_q),
+                                key=lambda q: (abs(p.pair_rows[q] - row), q)):
+                    if checks >= budget:
+                        return None
+                    r2 = r1.copy()
+                    try:
+                        r2.connect(tile(t), olp(q))
+                    except ValueError:
+                        continue
+                    if not legal(r2):
+                        continue
+                    found = dfs(k + 1, r2, used_t | {t}, used_q | {q})
+                    if found is not None:
+                        rest, final = found
+                        return [(t, q)] + rest, final
+            return None
+
+        found = dfs(0, self.routing.copy(), frozenset(), frozenset())
+        if found is None:
+            raise MappingError(
+                f"no legal placement of {len(sources)} pieces, each with an OLP of its own, "
+                f"found within {budget} route checks (free OLPs: {self.olps})")
+        chosen, routing = found
+        self.routing = routing
+        if forced is not None:
+            del self.forced[:len(sources)]
+        for t, q in chosen:
+            self.free_tiles.remove(t)
+            self.olps.remove(q)
+        return chosen
+
     def order(self, row: int) -> list:
         p = self.p
         return sorted(self.free_tiles, key=lambda t: (abs(p.position(t)[0] - row),
                                                       p.position(t)[0], p.position(t)[1]))
 
-    def place(self, build, n: int, row: int) -> tuple[list, Routing]:
+    def place(self, build, n: int, row: int) -> tuple[list, object]:
         """The first ``n`` free tiles (nearest the pair's grid row first) for which
         ``build(tiles, routing)`` adds legal routes; ``build`` raises ``ValueError`` when a
-        route does not exist."""
+        route does not exist and returns what it chose besides the tiles."""
         lanes = [True] * self.p.tiles
         if self.forced is not None:
             chosen = self.forced[:n]
@@ -523,7 +591,7 @@ class _Placer:
                 break
             r = self.routing.copy()
             try:
-                build(list(cand), r)
+                info = build(list(cand), r)
             except ValueError as e:
                 if self.forced is not None:
                     raise MappingError(f"tiles {list(cand)}: {e}") from None
@@ -533,7 +601,7 @@ class _Placer:
                 self.routing = r
                 for t in cand:
                     self.free_tiles.remove(t)
-                return list(cand), r
+                return list(cand), info
             if self.forced is not None:
                 raise MappingError(f"tiles {list(cand)}: {'; '.join(res.reasons())}")
         raise MappingError(f"no legal placement of {n} tile(s) found among the first "
@@ -624,7 +692,9 @@ def plan_network(network: Network, chip: ChipParams | None = None, *, x_max: flo
         first = network.layers[g[0]]
         in_parts = _parts(first.inputs, size)
         out_parts = _parts(network.layers[g[-1]].outputs, size)
-        prefer_ilp = [pair] if first_pair else []
+        # a free row (its ILP and its OLP both free) keeps a part's routes inside its row
+        prefer_ilp = ([pair] if first_pair else []) + [q for q in placer.ilps
+                                                        if q in placer.olps]
         ilps = placer.take_pairs(len(in_parts), "ILP", placer.ilps, prefer_ilp)
         if len(g) > 1 or (len(in_parts) == 1 and len(out_parts) == 1):
             # a chain: ILP -> one tile per layer -> OLP
@@ -655,29 +725,18 @@ def plan_network(network: Network, chip: ChipParams | None = None, *, x_max: flo
             li = g[0]
             layer = first
             partial = len(in_parts) > 1
-            olps_all = []
             outs = []
-            seg_pieces = []
+            if len(placer.olps) < len(in_parts) * len(out_parts):
+                raise MappingError(f"the plan needs more OLPs than the chip's {chip.pairs}")
+            sources = [ilps[i] for i in range(len(in_parts)) for _ in out_parts]
+            placed = iter(placer.place_pieces(sources))
             for i, rows in enumerate(in_parts):
-                prefer = [ilps[i]] if not olps_all else []
-                olps = placer.take_pairs(len(out_parts), "OLP", placer.olps, prefer)
-                olps_all += olps
-
-                def build(ts, r, ilp_=ilps[i], olps_=olps):
-                    if len(ts) == 1:
-                        r.connect(ilp(ilp_), tile(ts[0]))
-                    else:
-                        r.multicast(ilp(ilp_), [tile(t) for t in ts])
-                    for t, q in zip(ts, olps_):
-                        r.connect(tile(t), olp(q))
-                ts, _ = placer.place(build, len(out_parts), chip.pair_rows[ilps[i]])
-                for j, (cols, t) in enumerate(zip(out_parts, ts)):
-                    name = f"layers[{li}][{i},{j}]"
-                    lm = mapped(layer, rows, cols, li, name, in_lsb,
+                for j, cols in enumerate(out_parts):
+                    t, q = next(placed)
+                    lm = mapped(layer, rows, cols, li, f"layers[{li}][{i},{j}]", in_lsb,
                                 mode, not partial, cx)
                     pieces.append(Piece(li, (i, j), rows, cols, t, lm))
-                    seg_pieces.append(len(pieces) - 1)
-                    outs.append((olps[j], len(pieces) - 1))
+                    outs.append((q, len(pieces) - 1))
             segments.append(Segment(
                 layers=(li,), inputs=[(q, r) for q, r in zip(ilps, in_parts)], outputs=outs,
                 in_lsb=in_lsb, input_mode=mode, partial=partial,

@@ -1,0 +1,254 @@
+"""The steps every workload flow shares (``mapper.digits``; docs/mapping.md section 5): the
+accuracy study on the golden chip (device seeds, drift times, the tile's compensation), the
+cost of splitting, energy and latency per inference, the RTL subset, plots and the summary
+table."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from golden.calibration import CalScope
+from golden.chip.params import ChipParams
+from golden.energy import Activity, activity_from_stream, energy
+from golden.program import ProgramConfig
+from golden.spec import TileParams
+
+from .plan import Plan, plan_network
+
+__all__ = ["TIMES", "SCOPES", "rtl_chip", "make_plan", "plan_accuracy", "study", "split_study",
+           "energy_report", "rtl_subset", "plot", "stats", "table", "progress"]
+
+#: Inference times after programming (s) and their labels.
+TIMES = ((0.0, "t0"), (3600.0, "1 hour"), (86400.0, "1 day"), (7 * 86400.0, "1 week"),
+         (365 * 86400.0, "1 year"))
+SCOPES = (("none", None), ("global", CalScope.GLOBAL), ("per column", CalScope.PER_COLUMN))
+
+
+def rtl_chip(size: int) -> ChipParams:
+    """A small RTL chip: one row of two ``size x size`` tiles and one pair."""
+    return ChipParams(tile=TileParams(rows=size, cols=size), grid_rows=1, grid_cols=2, empty=(),
+                      group_lanes=max(1, size // 2), pair_rows=(0,))
+
+
+def progress(iterable, desc, total=None):
+    from tqdm import tqdm
+    return tqdm(iterable, desc=desc, total=total, leave=False, file=sys.stderr,
+                mininterval=1.0)
+
+
+def make_plan(net, chip, x_cal, seed: int, quiet: bool) -> Plan:
+    """The network's plan with device seed ``seed``: programming noise (the closed-loop
+    programmer's seed ``seed + 1``) and read noise (0.5 output steps) on, or both off
+    (``quiet``)."""
+    program = ProgramConfig(seed=seed + 1, noise_scale=0) if quiet else ProgramConfig(seed=seed + 1)
+    return plan_network(net, chip, x_max=1.0, calibration_x=x_cal, program=program,
+                        out_noise=0.0 if quiet else 0.5, noise_seed=seed)
+
+
+def plan_accuracy(plan, chip, x, y) -> float:
+    out, _ = plan.infer(chip, x)
+    return float(np.mean(out.argmax(axis=1) == y))
+
+
+def study(net, chip_params, x_train, x_test, y_test, seeds: int, name: str = "golden chip"):
+    """The accuracy rows on the golden chip: ``{label: [accuracy per seed]}``: quantization
+    only; programming and read noise at t0; after every drift time of :data:`TIMES` without and
+    with the tile's compensation (global, per column)."""
+    rows = {}
+    quiet = make_plan(net, chip_params, x_train, 0, quiet=True)
+    rows["golden, quantization only"] = [plan_accuracy(quiet, quiet.golden_chip(), x_test,
+                                                       y_test)]
+    steps = seeds * (1 + len(TIMES[1:]) * len(SCOPES))
+    bar = progress(range(steps), f"{name} (seeds x drift times)", total=steps)
+    it = iter(bar)
+    for s in range(seeds):
+        plan = make_plan(net, chip_params, x_train, s, quiet=False)
+        gold = plan.golden_chip()
+        codes = plan.programmed_codes(gold)
+        t0 = plan.aged_codes(codes, 0.0, seed=s)
+        for t, c in t0.items():
+            gold.program(t, c)
+        rows.setdefault("golden, programming + read noise, t0", []).append(
+            plan_accuracy(plan, gold, x_test, y_test))
+        next(it, None)
+        for secs, label in TIMES[1:]:
+            aged = plan.aged_codes(codes, secs, seed=s)
+            for t, c in aged.items():
+                gold.program(t, c)
+            for cname, scope in SCOPES:
+                plan.configure(gold, None if scope is None
+                               else plan.calibrated_configs(t0, aged, scope))
+                rows.setdefault(f"drift {label}, compensation {cname}", []).append(
+                    plan_accuracy(plan, gold, x_test, y_test))
+                next(it, None)
+    bar.close()
+    return rows
+
+
+def split_study(net, x_train, x_test, y_test, seeds: int, size: int = 32) -> dict:
+    """What splitting costs: the same network on ``size x size`` tiles (the paper chip's
+    grid and pairs), its layers split over their inputs and outputs, the partial sums added
+    on the host (docs/mapping.md section 3). ``{label: [accuracy per seed]}``."""
+    chip = ChipParams(tile=TileParams(rows=size, cols=size), group_lanes=max(1, size // 2))
+    quiet = make_plan(net, chip, x_train, 0, quiet=True)
+    tiles = len(quiet.pieces)
+    label = f"split over {tiles} tiles of {size} x {size}"
+    rows = {f"{label}, quantization only": [plan_accuracy(quiet, quiet.golden_chip(), x_test,
+                                                          y_test)]}
+    for s in progress(range(seeds), f"{label}"):
+        plan = make_plan(net, chip, x_train, s, quiet=False)
+        gold = plan.golden_chip()
+        t0 = plan.aged_codes(plan.programmed_codes(gold), 0.0, seed=s)
+        for t, c in t0.items():
+            gold.program(t, c)
+        rows.setdefault(f"{label}, programming + read noise, t0", []).append(
+            plan_accuracy(plan, gold, x_test, y_test))
+    return rows
+
+
+def _mapped(plan) -> dict:
+    tp = plan.chip.tile
+    masks = {}
+    for pc in plan.pieces:
+        m = np.zeros((tp.rows, tp.cols), dtype=bool)
+        m[:pc.mapping.inputs, :pc.mapping.outputs] = True
+        masks[pc.tile] = m
+    return masks
+
+
+def _plan_activity(plan, gold, x) -> Activity:
+    """The activity of inputs ``x`` through ``plan`` on ``gold``: segment after segment (a
+    segment's ILPs interleaved as one stream, ``Chip.run_stream``), counts added, cycles of
+    the segments one after the other; one inference per input."""
+    v = np.atleast_2d(np.asarray(x, dtype=np.float64))
+    masks = _mapped(plan)
+    total = None
+    for s in range(len(plan.segments)):
+        words, _ = plan.segment_words(s, v)
+        beats = [(pair, w[i]) for i in range(v.shape[0]) for pair, w in words]
+        res = gold.run_stream(beats)
+        a = activity_from_stream(gold, res, beats, mapped=masks)
+        outs = {}
+        for o in res.outputs:
+            outs.setdefault(o.pair, []).append(o.words)
+        v = plan.segment_outputs(s, {k: np.array(w) for k, w in outs.items()})
+        if total is None:
+            total = a
+        else:
+            d = {f: getattr(total, f) + getattr(a, f) for f in
+                 ("cell_ticks", "conversions", "ilp_words", "olp_words", "lane_hops", "mvms",
+                  "beats", "cycles", "integrate_cycles", "macs")}
+            total = total.replace(**d, powered_tiles=max(total.powered_tiles, a.powered_tiles),
+                                  chips=1)
+    return total.replace(inferences=v.shape[0], powered_tiles=len(plan.pieces))
+
+
+def energy_report(plan, gold, x):
+    """Energy over the inputs ``x`` (back to back) and the latency of one inference, through
+    ``plan`` on the golden chip ``gold``: ``(Breakdown of x, Breakdown of x[:1])``."""
+    return energy(_plan_activity(plan, gold, x)), energy(_plan_activity(plan, gold, x[:1]))
+
+
+def rtl_subset(plan, x, simulator: str, out: Path, key: str, reference_words=None) -> dict:
+    """The inputs ``x`` through the RTL chip of ``plan.chip`` under cocotb (the cocotb test
+    ``tb.test_chip.plan_pass`` asserts every word and cycle against the golden chip). With
+    ``reference_words`` (the last segment's OLP words of the same inputs on another chip),
+    whether the RTL's words equal them."""
+    from hdl.chip.chip import TILE_MODULE, Chip as RtlChip
+    from tb.chipdrv import SAMPLED_PORTS
+    from tb.runner import run_cocotb
+    out.mkdir(parents=True, exist_ok=True)
+    plan_file, inputs_file, summary = (out / "rtl_plan.json", out / "rtl_inputs.npy",
+                                       out / "rtl_summary.json")
+    plan_file.write_text(plan.to_json())
+    np.save(inputs_file, x)
+    summary.unlink(missing_ok=True)
+    report = {}
+    start = time.perf_counter()
+    p = plan.chip
+    run_cocotb(lambda: RtlChip(p, tile_module=TILE_MODULE, hierarchical=p.tile.rows > 64),
+               "chip", "tb.test_chip", simulator, key, testcase="plan_pass",
+               extra_env={"PLAN_FILE": str(plan_file), "PLAN_INPUTS": str(inputs_file),
+                          "TEST_SUMMARY": str(summary), "TEST_SEED": "0"},
+               sampled=SAMPLED_PORTS, report=report)
+    res = json.loads(summary.read_text())
+    words = np.asarray(res["words"])
+    n_out = plan.segments[-1].outputs_count
+    same = None
+    if reference_words is not None:
+        same = bool(np.array_equal(words[:, :n_out], np.asarray(reference_words)[:len(x), :n_out]))
+    return {"simulator": simulator, "tile": p.tile.rows, "inputs": len(x),
+            "mismatches": res["mismatches"], "cycles": res["cycles"],
+            "seconds": round(time.perf_counter() - start, 1), "equal_to_reference": same,
+            "predictions": plan.decode(words).argmax(1).tolist(),
+            "build_seconds": report.get("build_seconds")}
+
+
+def plot(summary: dict, br, out: Path, name: str) -> None:
+    """``accuracy_vs_drift.png`` and ``energy.png`` under ``out``."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    rows = summary["accuracy"]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    xs = [secs for secs, _ in TIMES]
+    t0 = rows["golden, programming + read noise, t0"]
+    for cname, _ in SCOPES:
+        m, e = [t0["mean"]], [t0["std"]]
+        for _, label in TIMES[1:]:
+            r = rows[f"drift {label}, compensation {cname}"]
+            m.append(r["mean"])
+            e.append(r["std"])
+        ax.errorbar(np.maximum(xs, 20.0), 100 * np.array(m), yerr=100 * np.array(e),
+                    marker="o", capsize=3, label=f"compensation: {cname}")
+    ax.axhline(100 * rows["float software"]["mean"], color="k", ls="--", label="float software")
+    ax.set_xscale("log")
+    ax.set_xlabel("time after programming (s)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(f"{name} on the golden chip")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "accuracy_vs_drift.png", dpi=120)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    names = list(br.components)
+    vals = [br.components[k] / br.inferences * 1e9 for k in names]
+    ax.barh(names, vals)
+    ax.set_xlabel("energy per inference (nJ)")
+    ax.set_title(f"{name}: {br.energy_per_inference * 1e9:.2f} nJ/inference, "
+                 f"{br.tops_per_w:.2f} TOPS/W")
+    fig.tight_layout()
+    fig.savefig(out / "energy.png", dpi=120)
+    plt.close(fig)
+
+
+def stats(values) -> dict:
+    a = np.asarray(values, dtype=np.float64)
+    return {"mean": float(a.mean()), "std": float(a.std(ddof=1)) if a.size > 1 else 0.0,
+            "n": int(a.size)}
+
+
+def table(s: dict, name: str) -> str:
+    lines = [f"{name}: {s['network']}, {s['test_inputs']} test inputs, mean +- spread over "
+             f"{s['seeds']} device seeds", "",
+             f"{'':<56}{'accuracy (%)':>14}"]
+    for k, v in s["accuracy"].items():
+        spread = f" +- {100 * v['std']:.2f}" if v["n"] > 1 else ""
+        lines.append(f"{k:<56}{100 * v['mean']:>8.2f}{spread}")
+    e = s["energy"]
+    static = e["components_nJ_per_inference"].get("static_chip", 0.0)
+    lines += ["", f"energy per inference {e['per_inference_nJ']:.2f} nJ "
+                  f"({100 * static / e['per_inference_nJ']:.0f} % the chip periphery's static "
+                  f"power), {e['tops_per_w']:.2f} TOPS/W, latency {e['latency_ns']:.0f} ns per "
+                  f"inference, {e['inferences_per_s']:,.0f} inferences/s back to back"]
+    if "rtl" in s:
+        r = s["rtl"]
+        lines.append(f"RTL chip ({r['simulator']}, tiles {r['tile']} x {r['tile']}): "
+                     f"{r['inputs']} inputs, {r['mismatches']} mismatches (words and cycles), "
+                     f"words equal to the paper chip's golden: {r['equal_to_reference']}, "
+                     f"accuracy {100 * r['accuracy']:.1f} %")
+    return "\n".join(lines)
