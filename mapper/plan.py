@@ -36,7 +36,8 @@ from golden.chip.params import ChipParams
 from golden.chip.regs import ChipRegisterFile, RouteVerdict, tile_address
 from golden.chip.routing import Routing, check, ilp, olp, tile
 from golden.device import PCMModel, conductances_to_codes
-from golden.program import ProgramConfig, _lsp_targets, _msp_targets, program_row
+from golden.program import (ProgramConfig, _lsp_targets, _msp_targets, program_array,
+                            program_row)
 from golden.regs import OKAY
 from golden.spec import Activation, InputMode, InputSource, TileConfig, TileParams, check_int
 from golden.tile import Tile
@@ -215,10 +216,18 @@ class Plan:
                 modes[pair] = seg.input_mode
         return modes
 
-    def host_sequence(self) -> list:
+    def host_sequence(self, closed_loop: bool = True) -> list:
         """The operations that take a chip from reset to this plan, in order:
         ``("write", address, data)``, ``("program", tile, row, targets_row)`` (a closed-loop
-        target row), ``("commit",)`` (ROUTE_CMD, then wait for the check's verdict)."""
+        target row), ``("commit",)`` (ROUTE_CMD, then wait for the check's verdict).
+
+        ``closed_loop=False``: each tile's rows are instead written as the codes the
+        closed-loop programmer reaches (``("codes", tile, codes)``, row writes on the
+        programming stream; ``golden.program.program_array``, bit-exact with the RTL
+        programmer): one cycle per row instead of its iterations, for large tiles in slow
+        simulations. The outputs are the same."""
+        if not isinstance(closed_loop, (bool, np.bool_)):
+            raise TypeError(f"closed_loop must be a bool, not {closed_loop!r}")
         regs = ChipRegisterFile(self.chip)
         ops = []
         for i, pc in enumerate(self.pieces):
@@ -227,6 +236,10 @@ class Plan:
                     for a, d in regs.tiles[t].load_program(self.tile_program(i))]
             # every row, the unused ones at weight 0: whatever the array held before must not
             # reach an output (an unused lane of the previous tile can still carry a pulse)
+            if not closed_loop:
+                ops.append(("codes", t, program_array(pc.mapping.targets, self.tile_program(i),
+                                                      self.chip.tile).codes))
+                continue
             for row in range(self.chip.tile.rows):
                 ops.append(("program", t, row, pc.mapping.targets[row].copy()))
         for pc in self.pieces:
@@ -256,6 +269,8 @@ class Plan:
                 codes.setdefault(t, np.zeros((p.tile.rows, p.tile.cols,
                                               p.tile.devices_per_weight), dtype=np.int64))
                 codes[t][row] = res.codes
+            elif op[0] == "codes":
+                codes[op[1]] = np.array(op[2], dtype=np.int64)
             elif op[0] == "commit":
                 regs.commit()
                 regs.advance(p.check_cycles + 1)

@@ -278,8 +278,8 @@ async def traffic(drv, params, seed, beats=6):
 
 async def run_host_sequence(drv, ops) -> None:
     """Carry out a plan's host sequence (``mapper.plan.Plan.host_sequence``) through a chip
-    driver: register writes (each must answer OKAY), closed-loop target rows on the
-    programming stream, and the routing commit (its check must apply the routing). The
+    driver: register writes (each must answer OKAY), closed-loop target rows (or a tile's
+    codes as row writes) on the programming stream, and the routing commit (its check must apply the routing). The
     tiles are waited for between programming and the writes that follow it."""
     programming = False
     for op in ops:
@@ -290,7 +290,9 @@ async def run_host_sequence(drv, ops) -> None:
         if programming:
             await drv.wait_idle()
             programming = False
-        if op[0] == "write":
+        if op[0] == "codes":
+            await drv.program(op[1], op[2])
+        elif op[0] == "write":
             resp = await drv.csr_write(op[1], op[2])
             assert resp == OKAY, f"write {op[1]:#x} <- {op[2]:#x}: response {resp}"
         elif op[0] == "commit":
@@ -308,14 +310,14 @@ async def run_host_sequence(drv, ops) -> None:
 
 
 async def plan_pass(drv, plan, x, seed: int = 0, pause_in: float = 0.0,
-                    pause_out: float = 0.0):
+                    pause_out: float = 0.0, closed_loop: bool = True):
     """A network's plan on the RTL chip: the host sequence, then the float inputs ``x``
     segment by segment (each segment's ILPs interleaved, beat by beat; the host's share
     between segments from the words the chip returned); every handshake, output cycle and
     word against the golden chip that executed the same sequence. Returns ``(golden
     StreamResult of the last segment, the last segment's words of the plan's OLP, float
-    outputs)``."""
-    ops = plan.host_sequence()
+    outputs)``. ``closed_loop``: as in ``Plan.host_sequence``."""
+    ops = plan.host_sequence(closed_loop)
     gold = plan.golden_chip(ops)
     await run_host_sequence(drv, ops)
     v = np.atleast_2d(np.asarray(x, dtype=np.float64))

@@ -140,8 +140,9 @@ async def plan_pass(dut):
     programming of every target row, the routing commit), then float inputs as beats; every
     handshake, output cycle and word against the golden chip that ran the same sequence.
     ``PLAN_FILE`` (JSON) and ``PLAN_INPUTS`` (``.npy``, float inputs) choose the plan and the
-    inputs; by default a random two-layer network on this chip. With ``TEST_SUMMARY``: the
-    words, cycles and wall time to that JSON file."""
+    inputs; by default a random two-layer network on this chip. ``PLAN_CLOSED_LOOP=0``: the
+    tiles' codes as row writes (``Plan.host_sequence(closed_loop=False)``). With
+    ``TEST_SUMMARY``: the words, cycles and wall time to that JSON file."""
     import numpy as np
     from mapper.plan import Plan
     tb = await _start(dut)
@@ -154,7 +155,8 @@ async def plan_pass(dut):
         plan, x = _random_plan(tb.p, _seed())
     start = time.perf_counter()
     cycle = int(dut.tb_cycle.value)
-    want, words, _ = await sc.plan_pass(tb, plan, x, seed=_seed())
+    want, words, _ = await sc.plan_pass(tb, plan, x, seed=_seed(),
+                                        closed_loop=os.environ.get("PLAN_CLOSED_LOOP", "1") == "1")
     summary = os.environ.get("TEST_SUMMARY")
     if summary:
         Path(summary).write_text(json.dumps({

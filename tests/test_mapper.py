@@ -278,3 +278,21 @@ def test_output_split_multicasts_the_input():
     assert rel_rms(y, ref) < 0.06, rel_rms(y, ref)
     with pytest.raises(MappingError, match="needs more OLPs than the chip's 3"):
         plan_network(net, CHIP3, calibration_x=x)
+
+
+def test_host_sequence_with_codes_gives_the_same_chip():
+    """``closed_loop=False`` writes the codes the closed-loop programmer reaches: the golden
+    chip holds the same codes and gives the same outputs."""
+    rng = np.random.default_rng(10)
+    net = net_of(rng, [32, 16, 4])
+    x = rng.uniform(0, 1, size=(40, 32))
+    plan = plan_network(net, CHIP, calibration_x=x)
+    ops = plan.host_sequence(closed_loop=False)
+    assert not [op for op in ops if op[0] == "program"]
+    assert [op[0] for op in ops].count("codes") == 2
+    a, b = plan.golden_chip(ops), plan.golden_chip()
+    for t in plan.tiles:
+        np.testing.assert_array_equal(a.tile(t).codes, b.tile(t).codes)
+    np.testing.assert_array_equal(plan.infer(a, x)[0], plan.infer(b, x)[0])
+    with pytest.raises(TypeError, match="closed_loop must be a bool"):
+        plan.host_sequence(closed_loop=1)
