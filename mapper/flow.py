@@ -153,11 +153,12 @@ def energy_report(plan, gold, x):
     return energy(_plan_activity(plan, gold, x)), energy(_plan_activity(plan, gold, x[:1]))
 
 
-def rtl_subset(plan, x, simulator: str, out: Path, key: str, reference_words=None) -> dict:
+def rtl_subset(plan, x, simulator: str, out: Path, key: str, reference_words=None,
+               closed_loop: bool = True) -> dict:
     """The inputs ``x`` through the RTL chip of ``plan.chip`` under cocotb (the cocotb test
     ``tb.test_chip.plan_pass`` asserts every word and cycle against the golden chip). With
     ``reference_words`` (the last segment's OLP words of the same inputs on another chip),
-    whether the RTL's words equal them."""
+    whether the RTL's words equal them. ``closed_loop``: as in ``Plan.host_sequence``."""
     from hdl.chip.chip import TILE_MODULE, Chip as RtlChip
     from tb.chipdrv import SAMPLED_PORTS
     from tb.runner import run_cocotb
@@ -173,7 +174,8 @@ def rtl_subset(plan, x, simulator: str, out: Path, key: str, reference_words=Non
     run_cocotb(lambda: RtlChip(p, tile_module=TILE_MODULE, hierarchical=p.tile.rows > 64),
                "chip", "tb.test_chip", simulator, key, testcase="plan_pass",
                extra_env={"PLAN_FILE": str(plan_file), "PLAN_INPUTS": str(inputs_file),
-                          "TEST_SUMMARY": str(summary), "TEST_SEED": "0"},
+                          "TEST_SUMMARY": str(summary), "TEST_SEED": "0",
+                          "PLAN_CLOSED_LOOP": "1" if closed_loop else "0"},
                sampled=SAMPLED_PORTS, report=report)
     res = json.loads(summary.read_text())
     words = np.asarray(res["words"])

@@ -23,6 +23,7 @@ from golden.calibration import CalOp, CalScope, Calibrator, pack_cal_cmd
 from golden.regs import OKAY, SLVERR, REGISTERS, RegisterFile, gain_address
 from golden.spec import Activation, ErrorBit, InputMode
 from golden.tile import Tile as GoldenTile
+from . import coverage
 from .scoreboard import assert_equal_arrays
 from .stimulus import fitted_ramp_shift, random_codes, random_config, random_inputs
 
@@ -73,6 +74,7 @@ async def _command(drv, regs, calib, golden_codes, op, scope, what, log):
         f"{what}: busy for {cycles} cycles, golden {expected.cycles}"
     regs.calibrated(expected)
     await _check_registers(drv, regs, what)
+    coverage.sample_calibration(expected)
     log(f"{what}: {cycles} cycles, skipped {expected.skipped}, clipped {expected.clipped}, "
         f"gains {int(expected.gain.min())}..{int(expected.gain.max())}")
     return expected

@@ -9,6 +9,7 @@ import numpy as np
 from golden.chip import regs as gregs
 from golden.chip.params import ChipParams
 from golden.chip.routing import Routing
+from . import coverage
 from .pack import pack_row_write, pack_targets, pack_words, unpack_words
 from .protocol import Traffic, check_pauses
 from .simdrv import SimTileDriver, simulate
@@ -47,7 +48,9 @@ class SimChipDriver:
         self.regs.reset()
 
     async def csr_write(self, address: int, data: int, strobe: int = 0xF) -> int:
-        return await self.bus.csr_write(address, data, strobe)
+        resp = await self.bus.csr_write(address, data, strobe)
+        coverage.sample_chip_write(self.p, address, data, resp)
+        return resp
 
     async def csr_read(self, address: int) -> tuple[int, int]:
         return await self.bus.csr_read(address)
@@ -106,6 +109,7 @@ class SimChipDriver:
                 break
         self.regs.write(self.regs.map["ROUTE_CMD"].offset, 1)
         self.regs.advance(self.p.check_cycles)
+        coverage.sample_route(routing, value)
         return value
 
     async def stream(self, beats, *, stop_after: int | None = None, pause_in: float = 0.0,
@@ -178,4 +182,4 @@ def run_chip_sim(params: ChipParams, testbench, vcd: str | None = None):
     async def bench(ctx):
         await testbench(SimChipDriver(ctx, dut, params, rst=ports["rst"][0]), ctx, dut)
 
-    simulate(fragment, bench, vcd)
+    simulate(fragment, bench, vcd, [coverage.stream_monitor(coverage.chip_streams(dut))])

@@ -18,6 +18,7 @@ import numpy as np
 from golden import program as gprog
 from golden.program import ProgPhase, ProgramConfig
 from golden.spec import TileParams, check_int, check_int_array
+from . import coverage
 from .blocks import Scenario, _per_cycle, _unpack_fields
 from .pack import pack_words, unpack_words
 from .scoreboard import assert_equal_arrays
@@ -310,6 +311,9 @@ class ProgrammerScenario(Scenario):
                                 f"programmer {name} [cycle]", seed)
         assert_equal_arrays(exp["fail_mask"], got_mask, "programmer fail_mask [cycle, column]",
                             seed)
+        for cmd in self.commands:
+            if not cmd.bad:
+                coverage.sample_programming(cmd.result)
 
     def summary(self) -> str:
         good = [c for c in self.commands if not c.bad]

@@ -2,6 +2,7 @@
 import numpy as np
 
 from golden.spec import TileParams, check_params
+from . import coverage
 from .pack import CSR_ADDRESS_BITS, csr_request, pack_row_write, pack_targets, pack_words, unpack_words
 
 __all__ = ["SimTileDriver", "run_sim", "simulate"]
@@ -10,8 +11,10 @@ __all__ = ["SimTileDriver", "run_sim", "simulate"]
 class SimTileDriver:
     """Drives a ``hdl.tile.Tile`` from an amaranth.sim async testbench ``ctx``."""
 
-    def __init__(self, ctx, dut, params: TileParams):
-        self.ctx, self.dut, self.p = ctx, dut, check_params(params)
+    def __init__(self, ctx, dut, params: TileParams, rst=None):
+        self.ctx, self.dut, self.p, self.rst = ctx, dut, check_params(params), rst
+        # a whole tile (not a bare register block or a chip's bus): sampled for coverage
+        self.tile = dut is not None and hasattr(dut, "busy")
         # the bus's address width (the tile's 16 bits; wider on a chip's bus)
         self.address_bits = len(dut.csr.awaddr) if dut is not None else CSR_ADDRESS_BITS
 
@@ -35,9 +38,12 @@ class SimTileDriver:
         address, data, strobe = csr_request(address, data, strobe,
                                              address_bits=self.address_bits)
         ctx, bus = self.ctx, self.dut.csr
+        busy = self.tile and ctx.get(self.dut.busy)
         await self._write_request(address, data, strobe)
         resp, = await ctx.tick().sample(bus.bresp).until(bus.bvalid)
         ctx.set(bus.bready, 0)
+        if self.tile:
+            coverage.sample_register_write(self.p, address, data, strobe, resp, busy)
         return resp
 
     async def csr_read(self, address: int) -> tuple[int, int]:
@@ -50,6 +56,8 @@ class SimTileDriver:
         ctx.set(bus.rready, 1)
         data, resp = await ctx.tick().sample(bus.rdata, bus.rresp).until(bus.rvalid)
         ctx.set(bus.rready, 0)
+        if self.tile:
+            coverage.sample_register_read(address, data, resp)
         return data, resp
 
     async def configure(self, config) -> None:
@@ -111,6 +119,7 @@ class SimTileDriver:
         """Write ``CAL_CMD``; return (AXI response, cycles ``busy`` was high for the command)."""
         from golden.regs import REGISTERS, OKAY
         ctx, dut, bus = self.ctx, self.dut, self.dut.csr
+        was_busy = ctx.get(dut.busy)
         await self._write_request(REGISTERS["CAL_CMD"].address, cmd)
         resp, cycles, seen = None, 0, False
         while True:
@@ -118,6 +127,8 @@ class SimTileDriver:
             if bvalid and resp is None:
                 resp = int(bresp)
                 ctx.set(bus.bready, 0)
+                coverage.sample_register_write(self.p, REGISTERS["CAL_CMD"].address, cmd, 0xF,
+                                               resp, was_busy)
             if busy:
                 cycles, seen = cycles + 1, True
             elif seen or (resp is not None and resp != OKAY):
@@ -127,14 +138,34 @@ class SimTileDriver:
         while self.ctx.get(self.dut.busy):
             await self.ctx.tick()
 
+    async def reset(self, cycles: int = 2) -> None:
+        """Raise ``rst`` now (it clears the tile at once) and hold it for ``cycles`` cycles
+        with every stream and bus input idle; ``self.regs`` resets too. The codes stay."""
+        if self.rst is None:
+            raise RuntimeError("this driver was made without the reset signal")
+        ctx, dut = self.ctx, self.dut
+        coverage.sample_reset(ctx.get(dut.phase))
+        for port in (dut.x.valid, dut.y.ready, dut.prog.valid, dut.target.valid,
+                     dut.csr.awvalid, dut.csr.wvalid, dut.csr.arvalid, dut.csr.bready,
+                     dut.csr.rready):
+            ctx.set(port, 0)
+        ctx.set(self.rst, 1)
+        for _ in range(cycles):
+            await ctx.tick()
+        ctx.set(self.rst, 0)
+        if getattr(self, "regs", None) is not None:
+            self.regs.reset()
 
-def simulate(fragment, bench, vcd: str | None = None) -> None:
+
+def simulate(fragment, bench, vcd: str | None = None, processes=()) -> None:
     """Run an amaranth.sim testbench ``bench`` (an ``async def bench(ctx)``) on ``fragment``
-    with a 10 ns clock, writing ``vcd`` when given."""
+    with a 10 ns clock, writing ``vcd`` when given; ``processes`` run alongside (monitors)."""
     from amaranth.sim import Simulator
     sim = Simulator(fragment)
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
+    for process in processes:
+        sim.add_process(process)
     if vcd:
         with sim.write_vcd(vcd):
             sim.run()
@@ -148,8 +179,9 @@ def run_sim(params: TileParams, testbench, vcd: str | None = None):
     from hdl.verilog import reset_domain_fragment
 
     dut = Tile(params)
+    fragment, ports = reset_domain_fragment(dut)            # the emitted design's domain
 
     async def bench(ctx):
-        await testbench(SimTileDriver(ctx, dut, params), ctx, dut)
+        await testbench(SimTileDriver(ctx, dut, params, rst=ports["rst"][0]), ctx, dut)
 
-    simulate(reset_domain_fragment(dut)[0], bench, vcd)     # the emitted design's domain
+    simulate(fragment, bench, vcd, [coverage.stream_monitor(coverage.tile_streams(dut))])
