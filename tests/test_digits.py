@@ -59,3 +59,17 @@ def test_digits_split_costs_little(trained):
     assert label.startswith("split over 3 tiles of 32 x 32")
     fl = accuracy(net, x_te, y_te)
     assert quiet[0] >= fl - 0.03 and noisy[0] >= fl - 0.04, (rows, fl)
+
+
+def test_the_rtl_chip_computes_what_the_paper_chip_does(trained):
+    """The RTL run's small chip (1 x 2 tiles of 64 x 64) and the paper's chip (34 tiles of
+    512 x 512) hold the same mapping: the same output words for the same inputs, read noise
+    and programming noise on (each chip fresh: the MVM counts key the read noise)."""
+    from golden.chip.params import ChipParams
+    from mapper import flow
+    net, x_tr, x_te, _ = trained
+    small = flow.make_plan(net, digits.rtl_chip(64), x_tr, 0, quiet=False)
+    paper = flow.make_plan(net, ChipParams(), x_tr, 0, quiet=False)
+    a = small.infer(small.golden_chip(), x_te[:20])[1]["words"]
+    b = paper.infer(paper.golden_chip(), x_te[:20])[1]["words"]
+    np.testing.assert_array_equal(a[:, :10], b[:, :10])
