@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install the Debian packages the kit needs, only those missing (called by `make setup`).
 #   usage: scripts/setup_system.sh PYTHON
-# Always needed: verilator iverilog build-essential perl zlib1g-dev (Verilator does not pull in
-# a C++ compiler; zlib for FST traces). With a Debian python3 (prefix /usr) also python3-venv
+# Always needed: verilator iverilog build-essential perl zlib1g-dev espeak-ng (Verilator does
+# not pull in a C++ compiler; zlib for FST traces; espeak-ng synthesizes the keyword-spotting
+# data set, mapper/kws.py). With a Debian python3 (prefix /usr) also python3-venv
 # when `venv`/`ensurepip` is missing and libpython3-dev when no shared libpython exists (cocotb
 # embeds Python in the simulator). apt-get update runs only when something is missing.
 # Optional: ccache (tb.runner compiles Verilator's runtime once per checkout instead of once per
@@ -10,7 +11,7 @@
 set -euo pipefail
 
 python=${1:-python3}
-packages=(verilator iverilog build-essential perl zlib1g-dev)
+packages=(verilator iverilog build-essential perl zlib1g-dev espeak-ng)
 
 if ! "$python" -c 'import venv, ensurepip' 2>/dev/null; then
     packages+=(python3-venv)
@@ -34,7 +35,7 @@ fi
 
 if ! command -v dpkg >/dev/null; then
     echo "setup: no dpkg (not Debian): install ${packages[*]} or equivalents yourself" >&2
-    for tool in verilator iverilog g++ make perl; do
+    for tool in verilator iverilog g++ make perl espeak-ng; do
         command -v "$tool" >/dev/null || { echo "setup: error: $tool not found" >&2; exit 1; }
     done
     exit 0
