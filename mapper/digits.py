@@ -78,6 +78,7 @@ def run(args) -> dict:
         "network": repr(net), "test_inputs": len(x_te), "seeds": args.seeds,
         "placement": [{"piece": pc.mapping.name, "tile": pc.tile,
                        "position": list(chip.position(pc.tile)),
+                       "read_noise_steps": round(pc.mapping.report["out_noise"], 3),
                        "ramp_shift": pc.mapping.config.ramp_shift} for pc in plan0.pieces],
         "accuracy": {k: flow.stats(v) for k, v in acc.items()},
         "energy": {"per_inference_nJ": br.energy_per_inference * 1e9,

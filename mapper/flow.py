@@ -42,11 +42,11 @@ def progress(iterable, desc, total=None):
 
 def make_plan(net, chip, x_cal, seed: int, quiet: bool) -> Plan:
     """The network's plan with device seed ``seed``: programming noise (the closed-loop
-    programmer's seed ``seed + 1``) and read noise (0.5 output steps) on, or both off
-    (``quiet``)."""
+    programmer's seed ``seed + 1``) and read noise (0.5 output steps, or the most NOISE_SIGMA
+    holds: the summary's ``read_noise`` gives each piece's) on, or both off (``quiet``)."""
     program = ProgramConfig(seed=seed + 1, noise_scale=0) if quiet else ProgramConfig(seed=seed + 1)
     return plan_network(net, chip, x_max=1.0, calibration_x=x_cal, program=program,
-                        out_noise=0.0 if quiet else 0.5, noise_seed=seed)
+                        out_noise=0.0 if quiet else 0.5, noise_seed=seed, noise_limit="cap")
 
 
 def plan_accuracy(plan, chip, x, y) -> float:

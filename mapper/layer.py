@@ -180,13 +180,17 @@ def _out_range(pre, activation: Activation, clip) -> float:
 def map_layer(layer: Dense, params: TileParams, *, in_lsb: float, name: str = "layer",
               input_mode: InputMode = InputMode.UNSIGNED, out_range: float | None = None,
               calibration_x=None, per_column: bool = True, column_range: float = 4.0,
-              gain_headroom: float = 2.5, out_noise: float = 0.5, noise_seed: int = 0
-              ) -> LayerMapping:
+              gain_headroom: float = 2.5, out_noise: float = 0.5, noise_seed: int = 0,
+              noise_limit: str = "error") -> LayerMapping:
     """Map ``layer`` onto a tile of ``params`` whose input word step is worth ``in_lsb``.
 
     ``out_range``: the float pre-activation put at the top of the output window (default: the
     layer's ``clip``, else the ``OUT_QUANTILE`` of ``|calibration_x @ W + b|``).
     ``out_noise``: read noise in output LSBs (standard deviation; 0 turns it off).
+    ``noise_limit``: what to do when that needs a ``NOISE_SIGMA`` beyond its 16 bits (a tile
+    whose output step holds many charge units: many rows at a fine ramp): ``"error"``
+    (``MappingError``) or ``"cap"`` (``NOISE_SIGMA`` at its largest value; the report's
+    ``out_noise`` gives the noise reached, ``out_noise_asked`` the request).
     """
     if not isinstance(layer, Dense):
         raise TypeError(f"layer must be a Dense, not {layer!r}")
@@ -277,9 +281,16 @@ def map_layer(layer: Dense, params: TileParams, *, in_lsb: float, name: str = "l
     # read noise: out_noise output LSBs at the median column
     charge_per_lsb = float(np.median(2.0 ** (shift + frac) / gain[:layer.outputs]))
     sigma = int(round(out_noise * charge_per_lsb / noise_sd(1))) if out_noise else 0
+    if noise_limit not in ("error", "cap"):
+        raise ValueError(f"noise_limit must be 'error' or 'cap', not {noise_limit!r}")
+    reached = out_noise
     if sigma > READ_NOISE_SIGMA_MAX:
-        raise MappingError(f"{name}: out_noise {out_noise} needs NOISE_SIGMA {sigma}, beyond "
-                           f"[0, {READ_NOISE_SIGMA_MAX}]")
+        if noise_limit == "error":
+            raise MappingError(f"{name}: out_noise {out_noise} needs NOISE_SIGMA {sigma}, "
+                               f"beyond [0, {READ_NOISE_SIGMA_MAX}] (noise_limit='cap' takes "
+                               f"the largest)")
+        sigma = READ_NOISE_SIGMA_MAX
+        reached = sigma * noise_sd(1) / charge_per_lsb
     cfg = TileConfig(input_mode=input_mode, activation=activation, ramp_shift=shift,
                      gain=gain, offset=offset, noise_seed=noise_seed, noise_sigma=sigma)
     cfg = cfg.resolved(params)
@@ -289,6 +300,7 @@ def map_layer(layer: Dense, params: TileParams, *, in_lsb: float, name: str = "l
         "in_lsb": in_lsb, "v_lsb": v_lsb, "out_range": v_lsb * hi,
         "offset_min": int(offset[:layer.outputs].min()),
         "offset_max": int(offset[:layer.outputs].max()),
+        "out_noise": reached, "out_noise_asked": out_noise,
     }
     return LayerMapping(name=name, params=params, inputs=layer.inputs, outputs=layer.outputs,
                         activation=activation, input_mode=InputMode(input_mode), in_lsb=in_lsb,

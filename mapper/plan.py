@@ -627,14 +627,15 @@ def plan_network(network: Network, chip: ChipParams | None = None, *, x_max: flo
                  signed: bool = False, calibration_x=None, pair: int = 0,
                  olp_pair: int | None = None, tiles=None, program: ProgramConfig | None = None,
                  out_noise: float = 0.5, noise_seed: int = 0, per_column: bool = True,
-                 gain_headroom: float = 2.5, out_ranges=None) -> Plan:
+                 gain_headroom: float = 2.5, out_ranges=None,
+                 noise_limit: str = "error") -> Plan:
     """Map ``network`` onto ``chip`` (default: the paper's chip).
 
     ``x_max``: the float input at the largest input word (inputs in ``[0, x_max]``, or
     ``[-x_max, x_max]`` with ``signed``); ``calibration_x``: float inputs that choose the
     output scale of layers without a ``clip`` (``mapper.layer.OUT_QUANTILE``) and of partial
     sums; ``out_ranges``: optional float output range per layer (None entries: the default
-    rule); ``pair``/``olp_pair``: the ILP and OLP of the first segment (default 0 and the
+    rule); ``noise_limit``: as in ``mapper.layer.map_layer``; ``pair``/``olp_pair``: the ILP and OLP of the first segment (default 0 and the
     same); ``tiles``: the tile of every piece in order (default: placed near the pairs' rows).
 
     Layers that fit a tile chain tile to tile over the mesh. A layer with more inputs than a
@@ -699,6 +700,7 @@ def plan_network(network: Network, chip: ChipParams | None = None, *, x_max: flo
                        out_range=out_ranges[li] if act_on_chip else None,
                        calibration_x=None if cal is None else cal[:, rows[0]:rows[1]],
                        per_column=per_column, gain_headroom=gain_headroom, out_noise=out_noise,
+                       noise_limit=noise_limit,
                        noise_seed=(noise_seed + 0x51ED27 * (len(pieces) + 1)) & 0xFFFFFFFF)
         return dataclasses.replace(
             lm, config=dataclasses.replace(lm.config, input_source=InputSource.LANES))

@@ -296,3 +296,21 @@ def test_host_sequence_with_codes_gives_the_same_chip():
     np.testing.assert_array_equal(plan.infer(a, x)[0], plan.infer(b, x)[0])
     with pytest.raises(TypeError, match="closed_loop must be a bool"):
         plan.host_sequence(closed_loop=1)
+
+
+def test_read_noise_beyond_noise_sigma_is_an_error_or_capped():
+    """512 rows of small weights under a wide output range: an output step holds so many charge
+    units that 0.5 steps of read noise needs more than NOISE_SIGMA's 16 bits. By default a
+    MappingError names it; noise_limit='cap' takes the largest value and reports the noise
+    reached."""
+    rng = np.random.default_rng(11)
+    p = TileParams()
+    layer = Dense(rng.normal(size=(512, 8)) / 20, np.zeros(8), "identity")
+    x = rng.uniform(0, 1, size=(200, 512))
+    with pytest.raises(MappingError, match=r"needs NOISE_SIGMA \d+, beyond \[0, 65535\]"):
+        map_layer(layer, p, in_lsb=1 / 255, calibration_x=x, out_range=50.0)
+    m = map_layer(layer, p, in_lsb=1 / 255, calibration_x=x, out_range=50.0, noise_limit="cap")
+    assert m.config.noise_sigma == 65535
+    assert 0 < m.report["out_noise"] < m.report["out_noise_asked"] == 0.5
+    with pytest.raises(ValueError, match="noise_limit must be 'error' or 'cap'"):
+        map_layer(layer, p, in_lsb=1 / 255, out_range=1.0, noise_limit="clip")
