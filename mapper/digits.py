@@ -26,9 +26,7 @@ Writes ``build/digits/summary.json``, ``accuracy_vs_drift.png`` and ``energy.png
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +35,7 @@ from golden.chip.params import ChipParams
 
 from . import flow
 from .flow import rtl_chip, split_study, study  # noqa: F401  (the flow's steps, by name)
-from .train import TrainConfig, accuracy, digits_data, train_cached
+from .train import TrainConfig, digits_data, train_cached
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "digits"
@@ -52,20 +50,13 @@ def energy_report(net, chip_params, x_train, x_test):
 def run(args) -> dict:
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-
-    def step(text):
-        print(f"[{time.perf_counter() - start:6.1f} s] {text}", flush=True)
-
+    step = flow.stepper()
     step("data: scikit-learn digits; training (cached under build/train)")
     x_tr, y_tr, x_te, y_te = digits_data(seed=args.seed)
     net = train_cached(x_tr, y_tr, TrainConfig(seed=args.seed), cache_dir=ROOT / "build/train")
     step(f"network {net}")
     chip = ChipParams()
-    acc = {"float software": [accuracy(net, x_te, y_te)]}
-    step(f"golden chip: {len(x_te)} test inputs, {args.seeds} device seeds, "
-         f"{len(flow.TIMES) - 1} drift times x {len(flow.SCOPES)} compensations")
-    acc.update(flow.study(net, chip, x_tr, x_te, y_te, args.seeds, NAME))
+    acc = flow.accuracy_rows(net, chip, x_tr, x_te, y_te, args.seeds, NAME, step)
     step("the cost of splitting: the same network on 32 x 32 tiles")
     acc.update(flow.split_study(net, x_tr, x_te, y_te, args.seeds))
     step("energy and latency (golden.energy)")
@@ -74,20 +65,7 @@ def run(args) -> dict:
     # as the RTL chip starts
     _, stats0 = plan0.infer(plan0.golden_chip(), x_te)
     br, single = flow.energy_report(plan0, plan0.golden_chip(), x_te)
-    summary = {
-        "network": repr(net), "test_inputs": len(x_te), "seeds": args.seeds,
-        "placement": [{"piece": pc.mapping.name, "tile": pc.tile,
-                       "position": list(chip.position(pc.tile)),
-                       "read_noise_steps": round(pc.mapping.report["out_noise"], 3),
-                       "ramp_shift": pc.mapping.config.ramp_shift} for pc in plan0.pieces],
-        "accuracy": {k: flow.stats(v) for k, v in acc.items()},
-        "energy": {"per_inference_nJ": br.energy_per_inference * 1e9,
-                   "tops_per_w": br.tops_per_w,
-                   "latency_ns": single.latency * 1e9,
-                   "inferences_per_s": br.inferences_per_s,
-                   "components_nJ_per_inference": {k: v / br.inferences * 1e9
-                                                   for k, v in br.components.items()}},
-    }
+    summary = flow.summarize(net, chip, plan0, acc, br, single, len(x_te), args.seeds)
     if args.rtl_inputs:
         step(f"RTL chip ({args.simulator}, 1 x 2 tiles of {args.rtl_size} x {args.rtl_size}): "
              f"{args.rtl_inputs} test inputs; the first run emits and builds the chip")
@@ -96,10 +74,7 @@ def run(args) -> dict:
                                          f"{NAME}{args.rtl_size}", stats0["words"])
         summary["rtl"]["accuracy"] = float(np.mean(
             np.asarray(summary["rtl"]["predictions"]) == y_te[:args.rtl_inputs]))
-    flow.plot(summary, br, out, NAME)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    step(f"done: {out / 'summary.json'}, accuracy_vs_drift.png, energy.png")
-    print(flow.table(summary, NAME))
+    flow.finish(summary, br, out, NAME, step)
     return summary
 
 
@@ -119,24 +94,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     ap = _parser()
     args = ap.parse_args(argv)
-    try:
-        if not 0 <= args.seed <= (1 << 32) - 1:
-            raise ValueError(f"--seed must be in [0, {(1 << 32) - 1}], not {args.seed}")
-        if not 1 <= args.seeds <= 100:
-            raise ValueError(f"--seeds must be in [1, 100], not {args.seeds}")
-        if not 64 <= args.rtl_size <= 512 or args.rtl_size & (args.rtl_size - 1):
-            raise ValueError(f"--rtl-size must be a power of two in [64, 512], not "
-                             f"{args.rtl_size}")
-        if not 0 <= args.rtl_inputs <= 450:
-            raise ValueError(f"--rtl-inputs must be in [0, 450] (the test set), not "
-                             f"{args.rtl_inputs}")
-        out = Path(args.out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except (ValueError, OSError) as e:
-        ap.error(str(e))
+    flow.check_options(ap, args, 450, extra=[(
+        64 <= args.rtl_size <= 512 and not args.rtl_size & (args.rtl_size - 1),
+        f"--rtl-size must be a power of two in [64, 512], not {args.rtl_size}")])
     run(args)
     return 0
 

@@ -19,13 +19,46 @@ from golden.spec import TileParams
 
 from .plan import Plan, plan_network
 
-__all__ = ["TIMES", "SCOPES", "rtl_chip", "make_plan", "plan_accuracy", "study", "split_study",
+__all__ = ["TIMES", "SCOPES", "check_options", "stepper", "accuracy_rows", "summarize", "finish", "rtl_chip", "make_plan", "plan_accuracy", "study", "split_study",
            "energy_report", "rtl_subset", "plot", "stats", "table", "progress"]
 
 #: Inference times after programming (s) and their labels.
 TIMES = ((0.0, "t0"), (3600.0, "1 hour"), (86400.0, "1 day"), (7 * 86400.0, "1 week"),
          (365 * 86400.0, "1 year"))
 SCOPES = (("none", None), ("global", CalScope.GLOBAL), ("per column", CalScope.PER_COLUMN))
+
+
+def stepper():
+    """A function that prints a step with the seconds elapsed since this call."""
+    start = time.perf_counter()
+
+    def step(text):
+        print(f"[{time.perf_counter() - start:6.1f} s] {text}", flush=True)
+    return step
+
+
+def check_options(ap, args, rtl_max: int, extra=()) -> None:
+    """Check a flow's shared options before any long work: ``--seed``, ``--seeds``,
+    ``--rtl-inputs`` (at most ``rtl_max``) and a writable ``--out-dir``; ``extra``: more
+    ``(ok, message)`` pairs. A failure is argparse's error (exit status 2) naming the option,
+    the value and the legal range."""
+    try:
+        if not 0 <= args.seed <= (1 << 32) - 1:
+            raise ValueError(f"--seed must be in [0, {(1 << 32) - 1}], not {args.seed}")
+        if not 1 <= args.seeds <= 100:
+            raise ValueError(f"--seeds must be in [1, 100], not {args.seeds}")
+        if not 0 <= args.rtl_inputs <= rtl_max:
+            raise ValueError(f"--rtl-inputs must be in [0, {rtl_max}], not {args.rtl_inputs}")
+        for ok, message in extra:
+            if not ok:
+                raise ValueError(message)
+        out = Path(args.out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except (ValueError, OSError) as e:
+        ap.error(str(e))
 
 
 def rtl_chip(size: int) -> ChipParams:
@@ -86,6 +119,17 @@ def study(net, chip_params, x_train, x_test, y_test, seeds: int, name: str = "go
                     plan_accuracy(plan, gold, x_test, y_test))
                 next(it, None)
     bar.close()
+    return rows
+
+
+def accuracy_rows(net, chip_params, x_train, x_test, y_test, seeds: int, name: str,
+                  step) -> dict:
+    """Float software's accuracy, then :func:`study`'s rows."""
+    from .train import accuracy
+    rows = {"float software": [accuracy(net, x_test, y_test)]}
+    step(f"golden chip: {len(x_test)} test inputs, {seeds} device seeds, "
+         f"{len(TIMES) - 1} drift times x {len(SCOPES)} compensations")
+    rows.update(study(net, chip_params, x_train, x_test, y_test, seeds, name))
     return rows
 
 
@@ -254,3 +298,31 @@ def table(s: dict, name: str) -> str:
                      f"words equal to the paper chip's golden: {r['equal_to_reference']}, "
                      f"accuracy {100 * r['accuracy']:.1f} %")
     return "\n".join(lines)
+
+
+def summarize(net, chip, plan, accuracy_rows: dict, br, single, test_inputs: int,
+              seeds: int) -> dict:
+    """The summary of a flow: the network, the placement (each piece's tile, position, read
+    noise and ramp shift), the accuracy rows (mean and spread) and the energy figures."""
+    return {
+        "network": repr(net), "test_inputs": test_inputs, "seeds": seeds,
+        "placement": [{"piece": pc.mapping.name, "tile": pc.tile,
+                       "position": list(chip.position(pc.tile)),
+                       "read_noise_steps": round(pc.mapping.report["out_noise"], 3),
+                       "ramp_shift": pc.mapping.config.ramp_shift} for pc in plan.pieces],
+        "accuracy": {k: stats(v) for k, v in accuracy_rows.items()},
+        "energy": {"per_inference_nJ": br.energy_per_inference * 1e9,
+                   "tops_per_w": br.tops_per_w,
+                   "latency_ns": single.latency * 1e9,
+                   "inferences_per_s": br.inferences_per_s,
+                   "components_nJ_per_inference": {k: v / br.inferences * 1e9
+                                                   for k, v in br.components.items()}},
+    }
+
+
+def finish(summary: dict, br, out: Path, name: str, step) -> None:
+    """Plots, ``summary.json`` and the printed table."""
+    plot(summary, br, out, name)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    step(f"done: {out / 'summary.json'}, accuracy_vs_drift.png, energy.png")
+    print(table(summary, name))
