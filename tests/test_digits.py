@@ -42,7 +42,7 @@ def test_digits_energy_report(trained):
 def test_digits_command_line_errors(capsys):
     for argv, text in ((["--seeds", "0"], "--seeds must be in [1, 100], not 0"),
                        (["--rtl-size", "48"], "--rtl-size must be a power of two in [64, 512]"),
-                       (["--rtl-inputs", "451"], "--rtl-inputs must be in [0, 450]"),
+                       (["--rtl-inputs", "451"], "--rtl-inputs must be in [0, 450], not 451"),
                        (["--seed", "-1"], "--seed must be in [0, 4294967295], not -1")):
         with pytest.raises(SystemExit):
             digits.main(argv)
