@@ -39,13 +39,12 @@ tile): nothing is clipped silently.
 """
 from __future__ import annotations
 
-import math
-import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from golden.device import _check_real as _real
 from golden.noise import noise_sd
 from golden.program import ProgramConfig, program_array
 from golden.spec import (READ_NOISE_SIGMA_MAX, Activation, InputMode, TileConfig, TileParams,
@@ -81,26 +80,6 @@ _ACTIVATIONS = {"relu": Activation.RELU, "identity": Activation.IDENTITY,
 
 class MappingError(ValueError):
     """A layer or network that cannot be mapped as asked."""
-
-
-def _real(name, value, *, positive=False, nonnegative=False) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, not {value!r}")
-    v = float(value)
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be finite, not {value!r}")
-    if positive and v <= 0:
-        raise ValueError(f"{name} must be > 0, not {value!r}")
-    if nonnegative and v < 0:
-        raise ValueError(f"{name} must be >= 0, not {value!r}")
-    return v
-
-
-def window_steps(params: TileParams, activation: Activation) -> tuple[int, int]:
-    """``(lo, out_pos)``: the EN window's lower edge and its largest positive pre-activation
-    step (the float range lands there)."""
-    lo, hi = params.activation_window(activation)
-    return lo, hi
 
 
 @dataclass(frozen=True, eq=False)

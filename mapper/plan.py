@@ -42,7 +42,7 @@ from golden.regs import OKAY
 from golden.spec import Activation, InputMode, InputSource, TileConfig, TileParams, check_int
 from golden.tile import Tile
 
-from .layer import LayerMapping, MappingError, _real, map_layer
+from .layer import LayerMapping, MappingError, _out_range, _real, map_layer
 from .network import Dense, Network, _float_array, activate
 
 __all__ = ["Plan", "plan_network", "PLAN_FORMAT", "PLAN_VERSION", "SEARCH_LIMIT"]
@@ -769,7 +769,7 @@ def plan_network(network: Network, chip: ChipParams | None = None, *, x_max: flo
                 elif layer.clip is not None:
                     top = layer.clip
                 elif cx is not None:
-                    top = _out_range_of(cx)
+                    top = _out_range(cx, Activation.RELU, None)
                 elif out_ranges[li] is not None:
                     top = out_ranges[li]
                 else:
@@ -783,12 +783,3 @@ def plan_network(network: Network, chip: ChipParams | None = None, *, x_max: flo
                 program=program)
     return plan.validate()
 
-
-def _out_range_of(h) -> float:
-    from .layer import OUT_QUANTILE
-    r = float(np.quantile(h, OUT_QUANTILE)) if h.size else 0.0
-    if r <= 0:
-        r = float(h.max()) if h.size else 0.0
-    if r <= 0:
-        raise MappingError("the calibration outputs of a hidden layer are all 0")
-    return r
