@@ -406,6 +406,17 @@ class Plan:
             raise ValueError(f"not a chip plan: format must be {PLAN_FORMAT!r}")
         if d.get("version") != PLAN_VERSION:
             raise ValueError(f"plan version must be {PLAN_VERSION}, not {d.get('version')!r}")
+        missing = [k for k in ("chip", "program", "routing", "segments", "pieces") if k not in d]
+        if missing:
+            raise ValueError(f"chip plan is missing {', '.join(missing)} (a plan holds chip, "
+                             f"program, routing, segments and pieces)")
+        try:
+            return cls._from_dict(d)
+        except (KeyError, TypeError) as e:
+            raise ValueError(f"chip plan is malformed: {type(e).__name__} {e}") from None
+
+    @classmethod
+    def _from_dict(cls, d: dict) -> "Plan":
         chip = _chip_from_dict(d["chip"])
         p = chip.tile
         pieces = []

@@ -173,6 +173,14 @@ def test_plan_json_round_trip_and_host_sequence():
     np.testing.assert_array_equal(y1, y2)
     with pytest.raises(ValueError, match="not a chip plan"):
         Plan.from_dict({"format": "x"})
+    cut = json.loads(text)
+    del cut["pieces"]
+    with pytest.raises(ValueError, match="chip plan is missing pieces"):
+        Plan.from_dict(cut)
+    cut = json.loads(text)
+    del cut["pieces"][0]["config"]
+    with pytest.raises(ValueError, match="chip plan is malformed: KeyError 'config'"):
+        Plan.from_dict(cut)
     bad = json.loads(text)
     bad["pieces"][0]["targets"] = [[0] * 3]
     with pytest.raises(ValueError, match=r"pieces\[0\].targets must have shape \(32, 16\)"):
