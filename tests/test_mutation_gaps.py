@@ -1,0 +1,302 @@
+"""Fast tier: behaviour the mutation run (scripts/mutate.py, `make mutate`) found unchecked,
+each test against the golden model or the spec's contract. A class per block: ``Test<Block>``
+is added to that block's kill set (scripts/mutate.py ``KILL_SETS``)."""
+import numpy as np
+
+from golden.calibration import CalOp, pack_cal_cmd
+from golden.regs import OKAY, REGISTERS
+from golden.spec import Activation, ErrorBit, InputMode, InputSource, Phase, TileConfig, TileParams
+from golden.tile import Tile as GoldenTile
+from golden.timing import mvm_timing
+from tb.pack import pack_words, unpack_words
+from tb.scoreboard import assert_equal_arrays
+from tb.simdrv import run_sim
+
+P = TileParams(rows=4, cols=3, in_bits=4, out_bits=4, code_bits=3, charge_bits=10)
+ERROR = REGISTERS["ERROR"].address
+MVM_COUNT = REGISTERS["MVM_COUNT"].address
+
+
+def _codes(p, seed):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, p.code_max + 1, size=(p.rows, p.cols, p.devices_per_weight))
+
+
+async def _lanes_window(ctx, dut, durations, ticks):
+    """An external window of ``ticks`` ticks, lane i high for its first durations[i] ticks."""
+    for t in range(ticks):
+        ctx.set(dut.lanes_in.window, 1)
+        ctx.set(dut.lanes_in.pulse, sum(1 << i for i, d in enumerate(durations) if d > t))
+        await ctx.tick()
+    ctx.set(dut.lanes_in.window, 0)
+    ctx.set(dut.lanes_in.pulse, 0)
+
+
+def _phase(ctx, dut):
+    value = ctx.get(dut.phase)
+    return Phase(getattr(value, "value", value))
+
+
+def _expected_phases(timing, held):
+    """The phase on every cycle from the input handshake to the cycle y is accepted."""
+    out = []
+    for phase in (Phase.IDLE, Phase.INTEGRATE, Phase.EVALUATE, Phase.CONVERT, Phase.EMIT):
+        out += [phase] * timing.cycles[phase]
+    return out + [Phase.OUTPUT] * (timing.cycles[Phase.OUTPUT] + held)
+
+
+class TestController:
+    """hdl.controller.LocalController through the tile: admission only in IDLE, the phase
+    sequence of golden.timing, external windows admitted, ignored or colliding."""
+
+    def test_host_vector_waits_for_idle(self):
+        """A vector offered from the handshake of the previous one on (through every phase,
+        with y held 5 cycles) and during a calibration is taken only once the tile is idle:
+        x.ready is low on every busy cycle, the phases follow golden.timing cycle by cycle,
+        both MVMs give the golden words and latency."""
+        p = P
+        golden = GoldenTile(p, _codes(p, 1))
+        cfg = TileConfig(input_mode=InputMode.SIGNED, activation=Activation.IDENTITY,
+                         ramp_shift=2)
+        rng = np.random.default_rng(2)
+        xs = rng.integers(*p.input_range(InputMode.SIGNED), endpoint=True, size=(3, p.rows))
+        expected = golden.run(xs, cfg)
+        held = 5
+
+        async def bench(drv, ctx, dut):
+            await drv.program(golden.codes)
+            await drv.configure(cfg)
+            ctx.set(dut.x.payload.as_value(), pack_words(xs[0], p.in_bits))
+            ctx.set(dut.x.valid, 1)
+            await ctx.tick().until(dut.x.ready)
+            phases, ys = [Phase.IDLE], []
+            ctx.set(dut.x.payload.as_value(), pack_words(xs[1], p.in_bits))  # offered at once
+            while True:
+                phase, busy, ready, valid = (_phase(ctx, dut), ctx.get(dut.busy),
+                                             ctx.get(dut.x.ready), ctx.get(dut.y.valid))
+                assert not (busy and ready), f"x.ready high in phase {Phase(phase).name}"
+                if ready:
+                    break
+                phases.append(Phase(phase))
+                if valid:
+                    if len(phases) - phases.index(Phase.OUTPUT) == held + 1:
+                        ys.append(unpack_words(ctx.get(dut.y.payload.as_value()), p.cols,
+                                               p.out_bits))
+                        ctx.set(dut.y.ready, 1)
+                else:
+                    ctx.set(dut.y.ready, 0)
+                await ctx.tick()
+            assert phases == _expected_phases(expected.timing, held)
+            assert_equal_arrays(expected.y[0], ys[0], "first MVM")
+            ctx.set(dut.y.ready, 0)
+            # the second vector is taken on the first idle cycle: its MVM runs as golden
+            await ctx.tick()
+            ctx.set(dut.x.valid, 0)
+            latency = 1
+            while not ctx.get(dut.y.valid):
+                await ctx.tick()
+                latency += 1
+            assert latency == expected.timing.latency
+            assert_equal_arrays(expected.y[1], unpack_words(ctx.get(dut.y.payload.as_value()),
+                                                            p.cols, p.out_bits), "second MVM")
+            ctx.set(dut.y.ready, 1)
+            await ctx.tick()
+            ctx.set(dut.y.ready, 0)
+            # a calibration: the vector offered with its command waits for its end
+            await drv._write_request(REGISTERS["CAL_CMD"].address,
+                                     pack_cal_cmd(CalOp.REFERENCE))
+            ctx.set(dut.x.payload.as_value(), pack_words(xs[2], p.in_bits))
+            ctx.set(dut.x.valid, 1)
+            seen = set()
+            while True:
+                await ctx.tick()
+                if ctx.get(dut.csr.bvalid):
+                    ctx.set(dut.csr.bready, 0)
+                busy, ready = ctx.get(dut.busy), ctx.get(dut.x.ready)
+                seen.add(_phase(ctx, dut))
+                assert not (busy and ready), f"x.ready high in phase {seen}"
+                if ready:
+                    break
+            assert Phase.CALIBRATE in seen
+            await ctx.tick()
+            ctx.set(dut.x.valid, 0)
+            ctx.set(dut.y.ready, 1)
+            await ctx.tick().until(dut.y.valid)
+            assert_equal_arrays(expected.y[2], unpack_words(ctx.get(dut.y.payload.as_value()),
+                                                            p.cols, p.out_bits), "after CAL")
+
+        run_sim(p, bench)
+
+    def test_external_windows_admitted_ignored_and_colliding(self):
+        """LANES input: a window in IDLE runs one MVM (golden words and latency); windows that
+        open while it evaluates and while its y is held are ignored (LANE_COLLISION, no second
+        MVM, its words unchanged); the next window in IDLE runs as golden again. In HOST mode
+        an external window is ignored altogether (no MVM, no error)."""
+        p = P
+        golden = GoldenTile(p, _codes(p, 3))
+        cfg = TileConfig(input_source=InputSource.LANES, activation=Activation.IDENTITY,
+                         ramp_shift=3)
+        ticks = 6
+        rng = np.random.default_rng(4)
+        xs = rng.integers(0, ticks, size=(3, p.rows))   # each lane's duration (unsigned words)
+        expected = golden.run(xs, cfg)
+        timing = mvm_timing(p, cfg, integrate_ticks=ticks)
+
+        async def bench(drv, ctx, dut):
+            await drv.program(golden.codes)
+            await drv.configure(TileConfig(activation=Activation.IDENTITY, ramp_shift=3))
+            # HOST mode: ignored
+            await _lanes_window(ctx, dut, xs[2], ticks)
+            for _ in range(timing.latency + 4):
+                assert not ctx.get(dut.busy) and not ctx.get(dut.y.valid)
+                await ctx.tick()
+            assert await drv.csr_read(ERROR) == (0, OKAY)
+            assert await drv.csr_read(MVM_COUNT) == (0, OKAY)
+            await drv.configure(cfg)
+            for k in range(2):
+                await _lanes_window(ctx, dut, xs[k], ticks)
+                latency = ticks
+                if k == 0:              # a window while the array evaluates
+                    await ctx.tick()
+                    latency += 1
+                    assert _phase(ctx, dut) == Phase.EVALUATE
+                    await _lanes_window(ctx, dut, xs[2], 3)
+                    latency += 3
+                while not ctx.get(dut.y.valid):
+                    await ctx.tick()
+                    latency += 1
+                assert latency == timing.latency, (k, latency, timing)
+                if k == 0:              # a window while y is held
+                    await _lanes_window(ctx, dut, xs[2], 3)
+                    await ctx.tick().repeat(2)
+                assert_equal_arrays(expected.y[k], unpack_words(
+                    ctx.get(dut.y.payload.as_value()), p.cols, p.out_bits), f"window {k}")
+                ctx.set(dut.y.ready, 1)
+                await ctx.tick()
+                ctx.set(dut.y.ready, 0)
+                for _ in range(timing.latency + 4):
+                    assert not ctx.get(dut.y.valid), f"a second MVM after window {k}"
+                    await ctx.tick()
+                assert await drv.csr_read(REGISTERS["LAST_LATENCY"].address) == \
+                    (timing.latency, OKAY)
+                error, _ = await drv.csr_read(ERROR)
+                assert error == (1 << ErrorBit.LANE_COLLISION if k == 0 else 0), hex(error)
+                if error:
+                    await drv.csr_write(ERROR, error)
+            assert await drv.csr_read(MVM_COUNT) == (2, OKAY)
+
+        run_sim(p, bench)
+
+    def test_external_window_during_a_calibration_collides(self):
+        """LANES input: a window opening during a calibration's conductance read is a
+        collision (the tile is busy) and runs no MVM."""
+        p = P
+        golden = GoldenTile(p, _codes(p, 5))
+
+        async def bench(drv, ctx, dut):
+            await drv.program(golden.codes)
+            await drv.configure(TileConfig(input_source=InputSource.LANES))
+            await drv._write_request(REGISTERS["CAL_CMD"].address,
+                                     pack_cal_cmd(CalOp.REFERENCE))
+            while _phase(ctx, dut) != Phase.INTEGRATE:
+                await ctx.tick()
+                if ctx.get(dut.csr.bvalid):
+                    ctx.set(dut.csr.bready, 0)
+            await _lanes_window(ctx, dut, [1] * p.rows, 2)
+            ctx.set(dut.csr.bready, 0)
+            await drv.wait_idle()
+            for _ in range(40):
+                assert not ctx.get(dut.y.valid)
+                await ctx.tick()
+            error, _ = await drv.csr_read(ERROR)
+            assert error == 1 << ErrorBit.LANE_COLLISION, hex(error)
+            assert await drv.csr_read(MVM_COUNT) == (1, OKAY)      # the calibration's read
+
+        run_sim(p, bench)
+
+    def test_gated_tile_sees_the_window_after_an_ignored_one(self):
+        """The clock-gated tile (the chip's) in LANES mode: a window opening while the tile is
+        busy (a collision) and lasting past the end of its MVM is ignored; once it has ended,
+        with the tile idle and its clock stopped, the next window is still seen as opening and
+        runs the golden MVM (the edge detector settles before the clock stops)."""
+        from hdl.tile import Tile
+        from hdl.verilog import reset_domain_fragment
+        from tb.simdrv import SimTileDriver, simulate
+
+        p = P
+        golden = GoldenTile(p, _codes(p, 7))
+        cfg = TileConfig(input_source=InputSource.LANES, activation=Activation.IDENTITY,
+                         ramp_shift=3)
+        ticks = 5
+        xs = np.random.default_rng(8).integers(0, ticks, size=(2, p.rows))
+        expected = golden.run(xs, cfg)
+        timing = mvm_timing(p, cfg, integrate_ticks=ticks)
+        dut = Tile(p, clock_gate=True)
+        fragment, ports = reset_domain_fragment(dut)
+
+        async def bench(ctx):
+            drv = SimTileDriver(ctx, dut, p, rst=ports["rst"][0])
+            await drv.program(golden.codes)
+            await drv.configure(cfg)
+            ctx.set(dut.y.ready, 1)
+            for k in range(2):
+                await _lanes_window(ctx, dut, xs[k], ticks)
+                if k == 0:              # the long colliding window
+                    await ctx.tick().repeat(3)
+                    ctx.set(dut.lanes_in.window, 1)
+                got = None
+                for _ in range(timing.latency + 20):
+                    if ctx.get(dut.y.valid):
+                        got = unpack_words(ctx.get(dut.y.payload.as_value()), p.cols,
+                                           p.out_bits)
+                    await ctx.tick()
+                    if got is not None:
+                        break
+                assert got is not None, f"no y for window {k}"
+                assert_equal_arrays(expected.y[k], got, f"window {k}")
+                if k == 0:
+                    await drv.wait_idle()
+                    await ctx.tick().repeat(3)
+                    ctx.set(dut.lanes_in.window, 0)
+                    await ctx.tick().repeat(10)
+                    assert not ctx.get(dut.active)
+            error, _ = await drv.csr_read(ERROR)
+            assert error == 1 << ErrorBit.LANE_COLLISION, hex(error)
+
+        simulate(fragment, bench)
+
+
+class TestCsr:
+    """hdl.csr.TileRegisters: a read of an unmapped address answers SLVERR and sets
+    ERROR.bad_address (golden.regs.RegisterFile), with no write around it."""
+
+    def test_unmapped_read_sets_bad_address(self):
+        from golden.regs import RegisterFile
+        p = P
+        model = RegisterFile(p)
+
+        from golden.regs import SLVERR
+        unmapped = [a for a in (0x3FFC, 0xFFFC, 0x8000) if RegisterFile(p).read(a)[1] == SLVERR]
+        assert unmapped
+
+        async def bench(drv, ctx, dut):
+            for address in unmapped:
+                assert await drv.csr_read(address) == model.read(address)
+                assert await drv.csr_read(ERROR) == model.read(ERROR)
+                assert model.read(ERROR)[0] >> ErrorBit.BAD_ADDRESS & 1
+                assert await drv.csr_write(ERROR, 0xFF) == model.write(ERROR, 0xFF)
+
+        run_sim(p, bench)
+
+
+class TestCrossbar:
+    """hdl.crossbar.Crossbar at F = 2 (the other sets have F = 1 and 3): random MVMs against
+    golden.crossbar.integrate."""
+
+    def test_f_factor_two(self):
+        from hdl.crossbar import Crossbar
+        from tb.blocks import CrossbarScenario
+        from tb.blocksim import run_scenario
+        p = TileParams(rows=5, cols=3, in_bits=3, code_bits=3, f_factor=2, charge_bits=8)
+        scenario = CrossbarScenario(p, np.random.default_rng(11), mvms=12)
+        scenario.check(run_scenario(Crossbar(p), scenario), 11)
