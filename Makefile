@@ -47,8 +47,9 @@ WAVES_SIZE_ARGS := --rows $(WAVES_ROWS) --cols $(WAVES_COLS) --in-bits $(IN_BITS
 #                   to `cols`.
 LINT_WAIVERS := -Wno-WIDTH -Wno-CASEINCOMPLETE
 
-.PHONY: setup verilog verilog-chip lint lint-tile lint-chip test demo bench synth waves drift \
-        program chip-run test-full regress digits energy clean distclean peer-aihwkit
+.PHONY: setup verilog verilog-chip lint lint-tile lint-chip test demo demo-tile bench synth waves \
+        drift program chip-run test-full regress digits energy clean distclean peer-aihwkit \
+        mutate faults
 
 setup: $(STAMP)
 
@@ -88,12 +89,35 @@ MVMS ?= 100000
 regress: setup
 	$(PY) scripts/regress.py --mvms $(MVMS) --jobs $(JOBS)
 
+# mutation score of the tile's digital blocks (scripts/mutate.py; not part of `make test`, about
+# 30 minutes on 2 cores): operator, constant and condition mutants of each block's elaborate(),
+# each run against the block's fast amaranth.sim tests; per-block table and every surviving
+# mutant in build/mutate/{report.md,report.json}
+MUTANTS      ?= 40
+MUTATE_SEED  ?= 1
+MUTATE_ARGS  ?=
+mutate: setup
+	$(PY) scripts/mutate.py --per-block $(MUTANTS) --seed $(MUTATE_SEED) --jobs $(JOBS) \
+	    $(MUTATE_ARGS)
+
 # the full-size tests alone, with two 512 x 512 tiles chained on a chip (tests marked chipfull,
 # skipped by `make test`: they would take it past 20 minutes on 2 cores)
 test-full: setup
 	FULL_CHIP=1 $(PY) -m pytest -n $(JOBS) --maxschedchunk=1 -m fullsize $(PYTEST_ARGS)
 
+# keyword spotting end to end (mapper/kws_flow.py; docs/mapping.md section 6): the data set
+# synthesized with espeak-ng and the trained network (both cached under build/), mapped onto the
+# paper's chip, accuracy on the golden chip over device seeds and drift times, DEMO_RTL_INPUTS
+# test clips through the RTL chip (3 x 2 tiles of 512 x 512, Verilator) against the golden chip,
+# energy and latency per frame: build/kws/run/{summary.json,*.png}
+DEMO_SEEDS      ?= 3
+DEMO_RTL_INPUTS ?= 4
 demo: setup
+	$(PY) -m mapper.kws_flow --seeds $(DEMO_SEEDS) --rtl-inputs $(DEMO_RTL_INPUTS) \
+	    --simulator $(SIMULATOR)
+
+# random MVMs through the tile RTL (default 512 x 512) in Verilator, checked against golden
+demo-tile: setup
 	$(PY) -m tb.demo $(SIZE_ARGS)
 
 bench: setup
@@ -126,6 +150,12 @@ program: setup
 # build/drift/{table.md,drift.json,drift.png}
 drift: setup
 	$(PY) scripts/drift_study.py
+
+# MVM error of a 256 x 256 tile against the fraction of stuck PCM devices (0.1 / 1 / 5 %, stuck
+# at zero, at full or both), open-loop, closed-loop and closed-loop with per-column gains, with
+# the programmer's fail-mask counts: build/faults/{table.md,faults.json,faults.png}
+faults: setup
+	$(PY) scripts/fault_study.py
 
 # golden/device.py side by side with IBM aihwkit's own PCM noise model (scripts/peer_aihwkit.py):
 # programming noise, drift exponents, drifted conductances and read noise at 15 targets

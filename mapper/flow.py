@@ -4,6 +4,7 @@ cost of splitting, energy and latency per inference, the RTL subset, plots and t
 table."""
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -20,7 +21,7 @@ from golden.spec import TileParams
 from .plan import Plan, plan_network
 
 __all__ = ["TIMES", "SCOPES", "check_options", "stepper", "accuracy_rows", "summarize", "finish", "rtl_chip", "make_plan", "plan_accuracy", "study", "split_study",
-           "energy_report", "rtl_subset", "plot", "stats", "table", "progress"]
+           "energy_report", "rtl_subset", "plot", "plot_confusion", "stats", "table", "progress"]
 
 #: Inference times after programming (s) and their labels.
 TIMES = ((0.0, "t0"), (3600.0, "1 hour"), (86400.0, "1 day"), (7 * 86400.0, "1 week"),
@@ -87,10 +88,12 @@ def plan_accuracy(plan, chip, x, y) -> float:
     return float(np.mean(out.argmax(axis=1) == y))
 
 
-def study(net, chip_params, x_train, x_test, y_test, seeds: int, name: str = "golden chip"):
+def study(net, chip_params, x_train, x_test, y_test, seeds: int, name: str = "golden chip",
+          record: dict | None = None):
     """The accuracy rows on the golden chip: ``{label: [accuracy per seed]}``: quantization
     only; programming and read noise at t0; after every drift time of :data:`TIMES` without and
-    with the tile's compensation (global, per column)."""
+    with the tile's compensation (global, per column). ``record`` (a dict) receives the first
+    seed's t0 predictions (``"t0_predictions"``)."""
     rows = {}
     quiet = make_plan(net, chip_params, x_train, 0, quiet=True)
     rows["golden, quantization only"] = [plan_accuracy(quiet, quiet.golden_chip(), x_test,
@@ -105,8 +108,11 @@ def study(net, chip_params, x_train, x_test, y_test, seeds: int, name: str = "go
         t0 = plan.aged_codes(codes, 0.0, seed=s)
         for t, c in t0.items():
             gold.program(t, c)
+        out, _ = plan.infer(gold, x_test)
         rows.setdefault("golden, programming + read noise, t0", []).append(
-            plan_accuracy(plan, gold, x_test, y_test))
+            float(np.mean(out.argmax(axis=1) == y_test)))
+        if record is not None and s == 0:
+            record["t0_predictions"] = out.argmax(axis=1)
         next(it, None)
         for secs, label in TIMES[1:]:
             aged = plan.aged_codes(codes, secs, seed=s)
@@ -123,13 +129,13 @@ def study(net, chip_params, x_train, x_test, y_test, seeds: int, name: str = "go
 
 
 def accuracy_rows(net, chip_params, x_train, x_test, y_test, seeds: int, name: str,
-                  step) -> dict:
-    """Float software's accuracy, then :func:`study`'s rows."""
+                  step, record: dict | None = None) -> dict:
+    """Float software's accuracy, then :func:`study`'s rows (``record``: as in :func:`study`)."""
     from .train import accuracy
     rows = {"float software": [accuracy(net, x_test, y_test)]}
     step(f"golden chip: {len(x_test)} test inputs, {seeds} device seeds, "
          f"{len(TIMES) - 1} drift times x {len(SCOPES)} compensations")
-    rows.update(study(net, chip_params, x_train, x_test, y_test, seeds, name))
+    rows.update(study(net, chip_params, x_train, x_test, y_test, seeds, name, record))
     return rows
 
 
@@ -197,13 +203,76 @@ def energy_report(plan, gold, x):
     return energy(_plan_activity(plan, gold, x)), energy(_plan_activity(plan, gold, x[:1]))
 
 
+def _rtl_factory(p: ChipParams):
+    from hdl.chip.chip import TILE_MODULE, Chip as RtlChip
+    return lambda: RtlChip(p, tile_module=TILE_MODULE, hierarchical=True)
+
+
+def build_rtl_chip(chip: ChipParams, simulator: str, key: str) -> dict:
+    """Emit and build the RTL chip ``chip`` for :func:`rtl_subset` (both cached under
+    ``build/sim``) without simulating; ``run_cocotb``'s report."""
+    from tb.chipdrv import SAMPLED_PORTS
+    from tb.runner import run_cocotb
+    report = {}
+    run_cocotb(_rtl_factory(chip), "chip", "tb.test_chip", simulator, key,
+               sampled=SAMPLED_PORTS, report=report, build_only=True)
+    return report
+
+
+class BackgroundBuild:
+    """:func:`build_rtl_chip` in a child process (``python -m mapper.flow build``) while the
+    golden steps run: the chip's emission and Verilator build need no network, and they take
+    minutes. Its output goes to ``log``; :meth:`wait` shows its progress and fails with the
+    log's end if the build failed."""
+
+    def __init__(self, chip: ChipParams, simulator: str, key: str, log: Path):
+        import subprocess
+        from .plan import _chip_to_dict
+        self.log, self.start = Path(log), time.perf_counter()
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        root = Path(__file__).resolve().parent.parent
+        with open(self.log, "w") as f:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "mapper.flow", "build", "--chip",
+                 json.dumps(_chip_to_dict(chip)), "--simulator", simulator, "--key", key],
+                stdout=f, stderr=subprocess.STDOUT, cwd=root, start_new_session=True)
+
+    def _last_line(self) -> str:
+        lines = [ln for ln in self.log.read_text(errors="replace").splitlines() if ln.strip()]
+        return lines[-1][:160] if lines else ""
+
+    def wait(self, step) -> float:
+        """Wait for the build (a line of progress every 30 s); its seconds since the start."""
+        import subprocess
+        while True:
+            try:
+                rc = self.proc.wait(timeout=30)
+                break
+            except subprocess.TimeoutExpired:
+                step(f"RTL chip build still running ({time.perf_counter() - self.start:.0f} s): "
+                     f"{self._last_line()}")
+        if rc != 0:
+            tail = "\n".join(self.log.read_text(errors="replace").splitlines()[-30:])
+            raise RuntimeError(f"the RTL chip's emission and build failed (exit status {rc}); "
+                               f"the end of {self.log}:\n{tail}")
+        return time.perf_counter() - self.start
+
+    def cancel(self) -> None:
+        """Stop the build if it still runs (its whole process group: make, verilator, g++)."""
+        import os
+        import signal
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
 def rtl_subset(plan, x, simulator: str, out: Path, key: str, reference_words=None,
                closed_loop: bool = True) -> dict:
     """The inputs ``x`` through the RTL chip of ``plan.chip`` under cocotb (the cocotb test
     ``tb.test_chip.plan_pass`` asserts every word and cycle against the golden chip). With
     ``reference_words`` (the last segment's OLP words of the same inputs on another chip),
     whether the RTL's words equal them. ``closed_loop``: as in ``Plan.host_sequence``."""
-    from hdl.chip.chip import TILE_MODULE, Chip as RtlChip
     from tb.chipdrv import SAMPLED_PORTS
     from tb.runner import run_cocotb
     out.mkdir(parents=True, exist_ok=True)
@@ -215,8 +284,7 @@ def rtl_subset(plan, x, simulator: str, out: Path, key: str, reference_words=Non
     report = {}
     start = time.perf_counter()
     p = plan.chip
-    run_cocotb(lambda: RtlChip(p, tile_module=TILE_MODULE, hierarchical=p.tile.rows > 64),
-               "chip", "tb.test_chip", simulator, key, testcase="plan_pass",
+    run_cocotb(_rtl_factory(p), "chip", "tb.test_chip", simulator, key, testcase="plan_pass",
                extra_env={"PLAN_FILE": str(plan_file), "PLAN_INPUTS": str(inputs_file),
                           "TEST_SUMMARY": str(summary), "TEST_SEED": "0",
                           "PLAN_CLOSED_LOOP": "1" if closed_loop else "0"},
@@ -272,10 +340,34 @@ def plot(summary: dict, br, out: Path, name: str) -> None:
     plt.close(fig)
 
 
+def plot_confusion(y_true, y_pred, classes, out: Path, title: str) -> list:
+    """``confusion.png`` under ``out``: the confusion matrix of ``y_pred`` against ``y_true``
+    (rows: the true class, normalized to 1), by scikit-learn; returns the counts as lists."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
+    labels = list(range(len(classes)))
+    counts = confusion_matrix(y_true, y_pred, labels=labels)
+    fig, ax = plt.subplots(figsize=(7, 6))
+    ConfusionMatrixDisplay.from_predictions(y_true, y_pred, labels=labels,
+                                            display_labels=list(classes), normalize="true",
+                                            values_format=".2f", ax=ax, colorbar=False,
+                                            cmap="Blues")
+    ax.set_title(title, fontsize=9)
+    for t in ax.texts:
+        t.set_fontsize(6)
+    plt.setp(ax.get_xticklabels(), rotation=45, ha="right")
+    fig.tight_layout()
+    fig.savefig(out / "confusion.png", dpi=120)
+    plt.close(fig)
+    return counts.tolist()
+
+
 def stats(values) -> dict:
     a = np.asarray(values, dtype=np.float64)
     return {"mean": float(a.mean()), "std": float(a.std(ddof=1)) if a.size > 1 else 0.0,
-            "n": int(a.size)}
+            "n": int(a.size), "values": a.tolist()}
 
 
 def table(s: dict, name: str) -> str:
@@ -285,6 +377,11 @@ def table(s: dict, name: str) -> str:
     for k, v in s["accuracy"].items():
         spread = f" +- {100 * v['std']:.2f}" if v["n"] > 1 else ""
         lines.append(f"{k:<56}{100 * v['mean']:>8.2f}{spread}")
+    acc = s["accuracy"]
+    if "float software" in acc and "golden, programming + read noise, t0" in acc:
+        f, t0 = acc["float software"], acc["golden, programming + read noise, t0"]
+        lines.append(f"{'t0 gap to float software (points)':<56}"
+                     f"{100 * (f['mean'] - t0['mean']):>8.2f} +- {100 * t0['std']:.2f}")
     e = s["energy"]
     static = e["components_nJ_per_inference"].get("static_chip", 0.0)
     lines += ["", f"energy per inference {e['per_inference_nJ']:.2f} nJ "
@@ -324,5 +421,30 @@ def finish(summary: dict, br, out: Path, name: str, step) -> None:
     """Plots, ``summary.json`` and the printed table."""
     plot(summary, br, out, name)
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    step(f"done: {out / 'summary.json'}, accuracy_vs_drift.png, energy.png")
+    plots = ", ".join(sorted(f.name for f in out.glob("*.png")))
+    step(f"done: {out / 'summary.json'}; plots {plots}")
     print(table(summary, name))
+
+
+def main(argv=None) -> int:
+    """``python -m mapper.flow build --chip JSON --simulator S --key K``: :func:`build_rtl_chip`
+    (what :class:`BackgroundBuild` runs)."""
+    import argparse
+    from .plan import _chip_from_dict
+    ap = argparse.ArgumentParser(prog="python -m mapper.flow")
+    ap.add_argument("command", choices=("build",))
+    ap.add_argument("--chip", required=True, help="the chip's parameters (a plan's JSON 'chip')")
+    ap.add_argument("--simulator", choices=("verilator", "icarus"), default="verilator")
+    ap.add_argument("--key", required=True, help="the build's name under build/sim")
+    args = ap.parse_args(argv)
+    try:
+        chip = _chip_from_dict(json.loads(args.chip))
+    except (ValueError, TypeError, KeyError) as e:
+        ap.error(f"--chip is not a chip's parameters: {e}")
+    report = build_rtl_chip(chip, args.simulator, args.key)
+    print(f"mapper.flow: RTL chip [{args.key}] emitted and built: {json.dumps(report)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

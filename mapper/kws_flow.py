@@ -26,6 +26,7 @@ Writes ``build/kws/run/summary.json``, ``accuracy_vs_drift.png`` and ``energy.pn
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
 from pathlib import Path
 
@@ -46,43 +47,75 @@ PAPER = {"chip_accuracy": 86.14, "software_accuracy": 86.75, "latency_s": 2.4e-6
 TRAIN = TrainConfig(hidden=(512, 512), epochs=20, batch_size=256, learning_rate=2e-3)
 
 
-def rtl_chip() -> ChipParams:
-    """The RTL run's chip: 3 x 2 positions of 512 x 512 tiles, a pair on each row (the plan
-    needs three ILPs and three OLPs)."""
-    return ChipParams(tile=TileParams(), grid_rows=3, grid_cols=2, empty=(), group_lanes=256,
-                      pair_rows=(0, 1, 2))
+def rtl_chip(size: int = 512) -> ChipParams:
+    """The RTL run's chip: 3 x 2 positions of ``size x size`` tiles, a pair on each row (the
+    plan needs three ILPs and three OLPs: two for the split first layer, one for the chain)."""
+    return ChipParams(tile=TileParams(rows=size, cols=size), grid_rows=3, grid_cols=2,
+                      empty=(), group_lanes=max(1, size // 2), pair_rows=(0, 1, 2))
 
 
-def run(args) -> dict:
-    from .kws import kws_data
+def run(args, data_config=None, train_config: TrainConfig = TRAIN, chip: ChipParams = None,
+        rtl_size: int = 512) -> dict:
+    """The flow with the options ``args`` (:func:`_parser`'s). ``data_config`` (a
+    ``mapper.kws.KwsConfig``, default the full set), ``train_config``, ``chip`` (default the
+    paper's) and ``rtl_size`` (the RTL chip's tile size) make the short version the test suite
+    runs."""
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    chip = ChipParams() if chip is None else chip
     step = flow.stepper()
+    build = None
+    if args.rtl_inputs:
+        # the RTL chip's emission and build need no network: they run beside the golden steps
+        build = flow.BackgroundBuild(rtl_chip(rtl_size), args.simulator, f"kws{rtl_size}",
+                                     out / "rtl_build.log")
+        step(f"RTL chip (3 x 2 tiles of {rtl_size} x {rtl_size}, {args.simulator}): emission "
+             f"and build started in the background (cached under build/sim; log "
+             f"{out / 'rtl_build.log'})")
+    try:
+        return _run(args, data_config, train_config, chip, rtl_size, out, step, build)
+    finally:
+        if build is not None:
+            build.cancel()
+
+
+def _run(args, data_config, train_config, chip, rtl_size, out, step, build) -> dict:
+    from .kws import CLASSES, kws_data
     step("data: keywords synthesized with espeak-ng (cached under build/kws)")
-    d = kws_data(seed=args.seed, cache_dir=ROOT / "build/kws")
+    d = kws_data(seed=args.seed, cache_dir=ROOT / "build/kws", config=data_config)
     x_tr, y_tr = d["x_train"].astype(np.float64), d["y_train"]
     x_te, y_te = d["x_test"].astype(np.float64), d["y_test"]
     step(f"{len(x_tr)} training and {len(x_te)} test clips, {x_tr.shape[1]} features; "
          f"training (cached under build/train)")
-    net = train_cached(x_tr, y_tr, TRAIN.replace(seed=args.seed),
+    net = train_cached(x_tr, y_tr, train_config.replace(seed=args.seed),
                        cache_dir=ROOT / "build/train")
     step(f"network {net}")
-    chip = ChipParams()
-    acc = flow.accuracy_rows(net, chip, x_tr, x_te, y_te, args.seeds, NAME, step)
+    record = {}
+    acc = flow.accuracy_rows(net, chip, x_tr, x_te, y_te, args.seeds, NAME, step, record)
     step("energy and latency (golden.energy)")
     plan0 = flow.make_plan(net, chip, x_tr, 0, quiet=False)
     # the reference words come from a fresh chip (the tiles' MVM counts key the read noise),
     # as the RTL chip starts
-    _, stats0 = plan0.infer(plan0.golden_chip(), x_te)
-    br, single = flow.energy_report(plan0, plan0.golden_chip(), x_te[:200])
+    n_ref = min(len(x_te), max(args.rtl_inputs, 1))
+    gold0 = plan0.golden_chip()
+    _, stats0 = plan0.infer(copy.deepcopy(gold0), x_te[:n_ref])
+    br, single = flow.energy_report(plan0, gold0, x_te[:200])
     summary = flow.summarize(net, chip, plan0, acc, br, single, len(x_te), args.seeds)
     summary["paper"] = PAPER
+    summary["classes"] = list(CLASSES)
+    summary["confusion_t0"] = flow.plot_confusion(
+        y_te, record["t0_predictions"], CLASSES, out,
+        f"{NAME} on the golden chip at t0 (device seed 0): "
+        f"{100 * np.mean(record['t0_predictions'] == y_te):.2f} %")
     if args.rtl_inputs:
-        step(f"RTL chip ({args.simulator}, 3 x 2 tiles of 512 x 512): {args.rtl_inputs} test "
-             f"clips; the first run emits and builds the chip (minutes)")
-        rtl_plan = flow.make_plan(net, rtl_chip(), x_tr, 0, quiet=False)
+        rtl_params = rtl_chip(rtl_size)
+        step("RTL chip: waiting for its emission and build")
+        secs = build.wait(step)
+        step(f"RTL chip ready ({secs:.0f} s since the start of its build); "
+             f"{args.rtl_inputs} test clips through it")
+        rtl_plan = flow.make_plan(net, rtl_params, x_tr, 0, quiet=False)
         summary["rtl"] = flow.rtl_subset(rtl_plan, x_te[:args.rtl_inputs], args.simulator, out,
-                                         "kws512", stats0["words"],
+                                         f"kws{rtl_size}", stats0["words"],
                                          closed_loop=args.closed_loop)
         summary["rtl"]["accuracy"] = float(np.mean(
             np.asarray(summary["rtl"]["predictions"]) == y_te[:args.rtl_inputs]))

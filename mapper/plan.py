@@ -36,8 +36,7 @@ from golden.chip.params import ChipParams
 from golden.chip.regs import ChipRegisterFile, RouteVerdict, tile_address
 from golden.chip.routing import Routing, check, ilp, olp, tile
 from golden.device import PCMModel, conductances_to_codes
-from golden.program import (ProgramConfig, _lsp_targets, _msp_targets, program_array,
-                            program_row)
+from golden.program import ProgramConfig, _lsp_targets, _msp_targets, program_array
 from golden.regs import OKAY
 from golden.spec import Activation, InputMode, InputSource, TileConfig, TileParams, check_int
 from golden.tile import Tile
@@ -204,10 +203,11 @@ class Plan:
 
     # -- the host sequence -----------------------------------------------------------------------
     def tile_program(self, i: int) -> ProgramConfig:
-        """Programming registers of piece i's tile: the plan's, with a seed of its own."""
+        """Programming registers of piece i's tile: the plan's, with a seed of its own, drawn
+        from the piece's index rather than its tile's, so that the same network placed on other
+        tiles (another chip) is programmed alike."""
         return dataclasses.replace(self.program,
-                                   seed=(self.program.seed + 0x9E3779B9 * self.pieces[i].tile)
-                                   & 0xFFFFFFFF)
+                                   seed=(self.program.seed + 0x9E3779B9 * i) & 0xFFFFFFFF)
 
     def pair_modes(self) -> list:
         modes = [InputMode.UNSIGNED] * self.chip.pairs
@@ -252,23 +252,39 @@ class Plan:
     def golden_chip(self, ops=None) -> Chip:
         """A golden chip that has executed the host sequence (``ops``, default
         :meth:`host_sequence`): register writes through ``golden.chip.regs``, every target
-        row through ``golden.program.program_row`` with the tile's programming registers."""
+        row through ``golden.program`` with the tile's programming registers (consecutive rows
+        of one tile under the same registers in one ``program_array`` call, row by row equal to
+        ``program_row``)."""
         ops = self.host_sequence() if ops is None else ops
         p = self.chip
         regs = ChipRegisterFile(p)
         codes = {}
+        batch = []                      # consecutive ("program", t, row, targets) of one tile
+
+        def flush():
+            if not batch:
+                return
+            t = batch[0][1]
+            res = program_array(np.stack([np.asarray(op[3]) for op in batch]),
+                                regs.tiles[t].prog, p.tile,
+                                row_ids=np.array([op[2] for op in batch], dtype=np.int64))
+            codes.setdefault(t, np.zeros((p.tile.rows, p.tile.cols,
+                                          p.tile.devices_per_weight), dtype=np.int64))
+            codes[t][[op[2] for op in batch]] = res.codes
+            batch.clear()
+
         for op in ops:
+            if op[0] == "program":
+                if batch and batch[0][1] != op[1]:
+                    flush()
+                batch.append(op)
+                continue
+            flush()
             if op[0] == "write":
                 resp = regs.write(op[1], op[2])
                 if resp != OKAY:
                     raise MappingError(f"write of {op[2]:#x} to {op[1]:#x} refused "
                                        f"(CHIP_ERROR {regs.error:#x})")
-            elif op[0] == "program":
-                _, t, row, targets = op
-                res = program_row(targets, row, regs.tiles[t].prog, p.tile)
-                codes.setdefault(t, np.zeros((p.tile.rows, p.tile.cols,
-                                              p.tile.devices_per_weight), dtype=np.int64))
-                codes[t][row] = res.codes
             elif op[0] == "codes":
                 codes[op[1]] = np.array(op[2], dtype=np.int64)
             elif op[0] == "commit":
@@ -278,6 +294,7 @@ class Plan:
                     raise MappingError(f"the routing was refused: {regs.last_broken}")
             else:
                 raise ValueError(f"unknown host operation {op[0]!r}")
+        flush()
         tiles = [None] * p.tiles
         for t, c in codes.items():
             tiles[t] = Tile(p.tile, c)
@@ -310,19 +327,20 @@ class Plan:
         ``golden.device`` drift (exponents drawn per device from the target) and one draw of
         accumulated read noise, back to codes (``conductances_to_codes``). ``seed`` (int)
         fixes the devices: the drift exponents depend on it only, the read noise on it and
-        ``t_seconds``."""
+        ``t_seconds``; each tile's devices are drawn by its piece's index, not the tile's, so
+        that the same network on other tiles ages alike."""
         model = PCMModel() if model is None else model
         t_seconds = _real("t_seconds", t_seconds, nonnegative=True)
         seed = check_int("seed", seed, 0, (1 << 63) - 1)
         p = self.chip.tile
         scale = model.g_max / p.code_max
         out = {}
-        for t in self.tiles:
+        for i, t in enumerate(self.tiles):
             c = codes[t]
             g_prog = c * scale
             g_target = self.device_targets(t, c) * scale
-            nu = model.drift_exponents(g_target, np.random.default_rng([seed, t]))
-            rng = np.random.default_rng([seed, t, int(round(t_seconds * 1000))])
+            nu = model.drift_exponents(g_target, np.random.default_rng([seed, i]))
+            rng = np.random.default_rng([seed, i, int(round(t_seconds * 1000))])
             g = model.age(g_prog, nu, t_seconds, rng, g_target=g_target)
             out[t] = conductances_to_codes(g, p, g_max=model.g_max)
         return out

@@ -318,7 +318,7 @@ def _run_name(test_module: str, testcase) -> str:
 
 def run_cocotb(component_factory, toplevel_name: str, test_module: str, simulator: str,
                params_key: str, testcase=None, extra_env=None, waves: bool = False,
-               sampled=(), report: dict | None = None) -> Path:
+               sampled=(), report: dict | None = None, build_only: bool = False) -> Path:
     """Emit, wrap, build and simulate; fail unless every cocotb test passed.
 
     ``component_factory()`` returns the ``wiring.Component`` to test (constructing it is cheap;
@@ -332,7 +332,8 @@ def run_cocotb(component_factory, toplevel_name: str, test_module: str, simulato
     emitted file), ``emit_seconds`` (of the emission, cached or not), ``build_seconds`` and
     ``build_peak_rss_bytes`` (the largest resident set of a process the build started; of the
     build that made the binary, ``build_cached`` true if that was not this call) and
-    ``run_seconds``. Returns the results XML path.
+    ``run_seconds``. Returns the results XML path; with ``build_only``, emits and builds (both
+    cached as always) and returns the build directory without simulating.
     """
     with warnings.catch_warnings():     # "Python runners ... are an experimental feature"
         warnings.simplefilter("ignore", UserWarning)
@@ -445,6 +446,8 @@ def run_cocotb(component_factory, toplevel_name: str, test_module: str, simulato
             if report is not None:
                 report.update(figures)
                 report["build_cached"] = False
+    if build_only:
+        return build_dir
 
     env = {
         "TILE_PARAMS": params_json,
