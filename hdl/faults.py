@@ -65,7 +65,9 @@ class FaultMemory:
         self._m.d.comb += port.addr.eq(addr)
         self._reads += 1
         word = Signal(len(port.data), name=f"fault_row_word_{self._reads}")
-        self._m.d.comb += word.eq(port.data)
+        # a row index beyond the array (a dropped row write, a refused command) has no faults;
+        # the memory's own read of it would be undefined (X in Icarus)
+        self._m.d.comb += word.eq(Mux(addr < self.params.rows, port.data, 0))
         n = self.devices
         # named signals: their bits are sliced one per device (see merge_codes)
         stuck = Signal(n, name=f"fault_stuck_{self._reads}")

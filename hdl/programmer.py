@@ -206,11 +206,15 @@ class RowProgrammer(wiring.Component):
             # stuck codes, so ``(v & keep) | force`` is what any write leaves in the cell
             stuck_c = [stuck_q[c * dpw + d] for d in range(dpw)]
             full_c = [full_q[c * dpw + d] for d in range(dpw)]
-            keep = ~Cat(*(stuck_c[d].replicate(cb) for d in range(dpw)))
-            force = Cat(*(full_c[d].replicate(cb) for d in range(dpw)))
             t = targets[c]
-            # the pair's active device (neg: the minus one), its target and noise scale
+            # the pair's active device (neg: the minus one), its target and noise scale, and
+            # the column's stuck devices, registered (read from the wide fault word at every
+            # use, they made the Verilator model 40 % larger at 128 columns)
             work = Signal(work_layout, name=f"work_{c}", reset_less=True)
+            # the masks every write of the column's cell goes through: ``keep`` clears the
+            # stuck devices' codes, ``force`` sets the stuck-at-full ones to code_max
+            keep = Signal(dpw * cb, name=f"keep_{c}", reset_less=True)
+            force = Signal(dpw * cb, name=f"force_{c}", reset_less=True)
 
             # -- a pair's targets (RESET: MSP from t; REMAINDER: LSP from t - F (gp - gm)) ----
             msp_weight = cell.gp - cell.gm if F == 1 else F * (cell.gp - cell.gm)
@@ -237,8 +241,10 @@ class RowProgrammer(wiring.Component):
             else:
                 inactive_full = Mux(neg_src, full_c[index["gp"]], full_c[index["gm"]])
             with m.If(starting):
-                m.d.sync += work.eq(Cat(neg_src, target, sigma * noise_scale,
-                                        inactive_full & tol_below_max))
+                m.d.sync += [work.eq(Cat(neg_src, target, sigma * noise_scale,
+                                         inactive_full & tol_below_max)),
+                             keep.eq(~Cat(*(stuck_c[d].replicate(cb) for d in range(dpw)))),
+                             force.eq(Cat(*(full_c[d].replicate(cb) for d in range(dpw))))]
 
             # -- one iteration: verify, and pulse the active device unless converged ---------
             # the active device's code (the other one may hold a stuck code)
