@@ -49,7 +49,7 @@ LINT_WAIVERS := -Wno-WIDTH -Wno-CASEINCOMPLETE
 
 .PHONY: setup verilog verilog-chip lint lint-tile lint-chip test demo demo-tile bench synth waves \
         drift program chip-run test-full regress digits energy clean distclean peer-aihwkit \
-        mutate faults
+        mutate
 
 setup: $(STAMP)
 
@@ -150,12 +150,6 @@ program: setup
 # build/drift/{table.md,drift.json,drift.png}
 drift: setup
 	$(PY) scripts/drift_study.py
-
-# MVM error of a 256 x 256 tile against the fraction of stuck PCM devices (0.1 / 1 / 5 %, stuck
-# at zero, at full or both), open-loop, closed-loop and closed-loop with per-column gains, with
-# the programmer's fail-mask counts: build/faults/{table.md,faults.json,faults.png}
-faults: setup
-	$(PY) scripts/fault_study.py
 
 # golden/device.py side by side with IBM aihwkit's own PCM noise model (scripts/peer_aihwkit.py):
 # programming noise, drift exponents, drifted conductances and read noise at 15 targets

@@ -74,12 +74,6 @@ class Crossbar(wiring.Component):
         High on every tick a lane is high beyond 2^in_bits - 1 ticks (its count saturates).
     bad_row : Out(1)
         One cycle: a row write (of either stream) named a row >= rows and was dropped.
-    dead_lanes : In(rows)
-        Dead input lanes (FAULT_LANES, docs/faults.md): their pulses are not counted, so their
-        duration is 0.
-    dead_cols : In(cols)
-        Dead columns (FAULT_COLS): their ``charge`` is 0 (read noise included) and never
-        saturates.
     """
 
     def __init__(self, params: TileParams, *, count_domain: str = "sync",
@@ -111,8 +105,6 @@ class Crossbar(wiring.Component):
             "engaged": Out(1),
             "overrange": Out(1),
             "bad_row": Out(1),
-            "dead_lanes": In(params.rows),
-            "dead_cols": In(params.cols),
         })
 
     def elaborate(self, platform):
@@ -155,8 +147,7 @@ class Crossbar(wiring.Component):
         signs = Signal(p.rows)
         pulse = Signal(p.rows)
         full = Signal(p.rows)            # lanes whose count is at count_max
-        # a dead lane's pulses never reach its word line (golden.faults)
-        m.d.comb += [pulse.eq(Mux(window, self.lanes.pulse & ~self.dead_lanes, 0)),
+        m.d.comb += [pulse.eq(Mux(window, self.lanes.pulse, 0)),
                      full.eq(reduce(operator.and_, planes))]
         with m.If(opening):
             count += [planes[0].eq(pulse), signs.eq(pulse & self.lanes.sign)]
@@ -270,15 +261,11 @@ class Crossbar(wiring.Component):
 
         # -- capacitor saturation -------------------------------------------------------------
         clipped = [Signal(name=f"clipped_{c}") for c in range(p.cols)]
-        # a dead column's capacitor gets no charge at all (golden.faults): the mask acts here,
-        # outside the multiply-accumulate
         for c in range(p.cols):
             hi, lo = p.charge_max, -p.charge_max
-            dead = self.dead_cols[c]
             m.d.comb += [
-                clipped[c].eq(((acc[c] > hi) | (acc[c] < lo)) & ~dead),
-                self.charge[c].eq(Mux(dead, 0,
-                                      Mux(acc[c] > hi, hi, Mux(acc[c] < lo, lo, acc[c])))),
+                clipped[c].eq((acc[c] > hi) | (acc[c] < lo)),
+                self.charge[c].eq(Mux(acc[c] > hi, hi, Mux(acc[c] < lo, lo, acc[c]))),
             ]
         m.d.comb += [self.done.eq(done), self.cap_sat.eq(any_of(clipped))]
 

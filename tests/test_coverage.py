@@ -12,7 +12,6 @@ from golden.spec import InputMode
 from tb import chip_scenarios as sc
 from tb import coverage
 from tb.calibration_scenario import run_calibration_scenario
-from tb.fault_scenario import run_fault_scenario
 from tb.chipsim import run_chip_sim
 from tb.simdrv import run_sim
 from tests import test_sim_corners as corners
@@ -27,16 +26,6 @@ def _calibration():
 
     async def bench(drv, ctx, dut):
         await run_calibration_scenario(drv, p, SEED, log=lambda *_: None)
-    run_sim(p, bench)
-
-
-def _faults():
-    """Stuck devices, a dead lane and a dead column (tb.fault_scenario): calibration reports
-    the dead column (ERROR.cal_dead)."""
-    p = PARAM_SETS[0]
-
-    async def bench(drv, ctx, dut):
-        await run_fault_scenario(drv, p, SEED, log=lambda *_: None)
     run_sim(p, bench)
 
 
@@ -64,7 +53,6 @@ SCENARIOS = {
     "streams held while busy": corners.test_streams_wait_while_busy,
     "impossible switches": corners.test_impossible_switch_is_refused,
     "calibration": _calibration,
-    "faults": _faults,
     "chip routings": _chip_routings,
     "chip traffic": _chip_traffic,
 }
