@@ -23,6 +23,9 @@ PYTEST_ARGS ?=
 SIZE_ARGS := --rows $(ROWS) --cols $(COLS) --in-bits $(IN_BITS) --out-bits $(OUT_BITS) \
              --code-bits $(CODE_BITS) --devices $(DEVICES) --f-factor $(F) \
              --eval-rows $(EVAL_ROWS)
+# FAULT_INJECTION=1: the tile with the fault-injection hardware (docs/faults.md; not the chip's)
+FAULT_INJECTION ?= 0
+TILE_ARGS := $(SIZE_ARGS) $(if $(filter 1,$(FAULT_INJECTION)),--fault-injection)
 # chip geometry for verilog-chip/lint-chip (docs/chip.md section 1; the tile size is the one above)
 GRID        ?= 6x6
 EMPTY       ?= 5,4;5,5
@@ -49,7 +52,7 @@ LINT_WAIVERS := -Wno-WIDTH -Wno-CASEINCOMPLETE
 
 .PHONY: setup verilog verilog-chip lint lint-tile lint-chip test demo demo-tile bench synth waves \
         drift program chip-run test-full regress digits energy clean distclean peer-aihwkit \
-        mutate
+        mutate faults
 
 setup: $(STAMP)
 
@@ -65,7 +68,7 @@ $(STAMP): pyproject.toml scripts/setup_system.sh
 	echo "setup: done in $$(( $$(date +%s) - start )) s"
 
 verilog: setup
-	AMARANTH_USE_YOSYS=builtin $(PY) -m hdl.verilog $(SIZE_ARGS) --out $(BUILD)
+	AMARANTH_USE_YOSYS=builtin $(PY) -m hdl.verilog $(TILE_ARGS) --out $(BUILD)
 
 # the chip: build/chip/tile.v (the clock-gated tile, emitted once) and build/chip/chip.v
 verilog-chip: setup
@@ -118,7 +121,7 @@ demo: setup
 
 # random MVMs through the tile RTL (default 512 x 512) in Verilator, checked against golden
 demo-tile: setup
-	$(PY) -m tb.demo $(SIZE_ARGS)
+	$(PY) -m tb.demo $(TILE_ARGS)
 
 bench: setup
 	$(PY) scripts/bench.py
@@ -150,6 +153,12 @@ program: setup
 # build/drift/{table.md,drift.json,drift.png}
 drift: setup
 	$(PY) scripts/drift_study.py
+
+# MVM error of a 256 x 256 tile against the fraction of stuck PCM devices (0.1 / 1 / 5 %, stuck
+# at zero, at full or both), open-loop, closed-loop and closed-loop with per-column gains, with
+# the programmer's fail-mask counts: build/faults/{table.md,faults.json,faults.png}
+faults: setup
+	$(PY) scripts/fault_study.py
 
 # golden/device.py side by side with IBM aihwkit's own PCM noise model (scripts/peer_aihwkit.py):
 # programming noise, drift exponents, drifted conductances and read noise at 15 targets

@@ -85,6 +85,10 @@ class CalResult:
     gain: the ``GAIN`` registers after the command, ``int64 (cols,)``.
     skipped, clipped: ``CAL_SKIPPED`` / ``CAL_CLIPPED`` (0 after REFERENCE).
     cycles: cycles the tile is busy with the command (``calibration_cycles``).
+    dead: ``bool (cols,)``, the columns whose read is 0: no charge reached the capacitor (a
+        dead column, dead lanes on every row, or every device at code 0), ``CAL_DEAD_MASK``;
+        a COMPENSATE leaves them at their reference gain (docs/faults.md). None: computed
+        from ``charge``.
     """
     charge: np.ndarray
     cap_sat: bool
@@ -93,6 +97,16 @@ class CalResult:
     skipped: int
     clipped: int
     cycles: int
+    dead: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.dead is None:
+            object.__setattr__(self, "dead", np.asarray(self.charge) == 0)
+
+    @property
+    def dead_count(self) -> int:
+        """``CAL_DEAD``: number of dead columns of this command's read."""
+        return int(np.count_nonzero(self.dead))
 
 
 def conductance_weights(codes, params: TileParams) -> np.ndarray:
@@ -106,21 +120,46 @@ def conductance_weights(codes, params: TileParams) -> np.ndarray:
     return w
 
 
+def _alive(cfg: TileConfig, params: TileParams, faults) -> tuple[np.ndarray, np.ndarray]:
+    """(lanes alive, columns alive) of the configuration's FAULT_LANES / FAULT_COLS and of a
+    ``golden.faults.FaultMap`` (or None) together."""
+    lanes = np.ones(params.rows, dtype=bool)
+    cols = np.ones(params.cols, dtype=bool)
+    if faults is not None:
+        from .faults import FaultMap
+        if not isinstance(faults, FaultMap):
+            raise TypeError(f"faults must be a FaultMap or None, not {faults!r}")
+        if faults.params != params:
+            raise ValueError(f"faults were made for {faults.params}, not {params}")
+        lanes &= ~faults.dead_lanes
+        cols &= ~faults.dead_cols
+    if cfg.dead_lanes is not None:
+        lanes &= ~cfg.dead_lanes
+    if cfg.dead_cols is not None:
+        cols &= ~cfg.dead_cols
+    return lanes, cols
+
+
 def conductance_read(codes, cal_input: int, config: TileConfig, params: TileParams,
-                     mvm_index: int = 0) -> tuple[np.ndarray, np.ndarray, bool]:
+                     mvm_index: int = 0, faults=None) -> tuple[np.ndarray, np.ndarray, bool]:
     """``(raw charge, clamped charge, cap_sat)`` of the conductance read with ``CAL_INPUT =
-    cal_input`` (a word of ``config.input_mode``), read noise keyed by ``mvm_index``."""
+    cal_input`` (a word of ``config.input_mode``), read noise keyed by ``mvm_index``. Dead
+    lanes (their rows integrate nothing) and dead columns (charge 0, no read noise) come from
+    the configuration (``dead_lanes``, ``dead_cols``) and from ``faults`` (a
+    ``golden.faults.FaultMap``; its stuck devices are already in ``codes``)."""
     cfg = check_config(config).resolved(params)
     mode = InputMode(cfg.input_mode)
     lo, hi = params.input_range(mode)
     word = check_int("cal_input", cal_input, lo, hi)
     check_int("mvm_index", mvm_index, 0, (1 << 63) - 1)
+    lanes, cols = _alive(cfg, params, faults)
     durations, signs = ilp.encode(np.full(params.rows, word, dtype=np.int64), mode, params)
-    sd = durations * signs
+    sd = durations * signs * lanes
     charge = sd @ conductance_weights(codes, params)
     if cfg.noise_sigma:
         charge = charge + read_noise(cfg.noise_seed, cfg.noise_sigma, np.int64(mvm_index),
                                      params.cols)
+    charge = charge * cols
     charge_sat = saturate_symmetric(charge, params.charge_max)
     return charge, charge_sat, bool(np.any(charge != charge_sat))
 
@@ -218,13 +257,13 @@ class Calibrator:
         self.reference: CalReference | None = None
 
     def run(self, op: CalOp, scope: CalScope, codes, config: TileConfig, cal_input: int,
-            mvm_index: int = 0) -> CalResult:
+            mvm_index: int = 0, faults=None) -> CalResult:
         p = self.params
         op, scope = check_enum("op", op, CalOp), check_enum("scope", scope, CalScope)
         cfg = check_config(config).resolved(p)
         if op == CalOp.COMPENSATE and self.reference is None:
             raise ValueError("COMPENSATE needs a REFERENCE calibration first")
-        _, charge, cap_sat = conductance_read(codes, cal_input, cfg, p, mvm_index)
+        _, charge, cap_sat = conductance_read(codes, cal_input, cfg, p, mvm_index, faults)
         cycles = calibration_cycles(p, cfg, op, scope)
         if op == CalOp.REFERENCE:
             self.reference = CalReference(gain=cfg.gain.copy(), charge=charge.copy())

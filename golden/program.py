@@ -357,19 +357,29 @@ class ArrayResult:
 
 # -- the vectorized core ------------------------------------------------------------------------
 
-def _phase(codes, dev_index, negative, mag, row_ids, pair, cfg, params, trace):
+def _phase(codes, dev_index, negative, mag, row_ids, pair, cfg, params, trace, stuck=None):
     """Iterate one pair over every row at once; updates ``codes`` in place.
 
     ``dev_index`` is the column of ``codes`` holding the pair's plus device (minus = +1);
     ``negative``/``mag`` (rows, cols) select each column's active device and its target.
-    Returns (pulses, phase cycles) per row.
+    ``stuck`` (optional, bool (rows, cols, devices)): stuck devices, which a pulse does not
+    move (their codes are already the stuck codes). Returns (pulses, phase cycles) per row.
     """
     nrows, cols = mag.shape
     table = sigma_table(params) * cfg.noise_scale
     scaled = table[mag >> _bin_shift(params)]
     device = negative.astype(np.int64)                  # 0: plus device, 1: minus device
     rr = np.arange(nrows)[:, None]
-    g = codes[rr, np.arange(cols)[None, :], dev_index + device]     # active device codes
+    cc = np.arange(cols)[None, :]
+    g = codes[rr, cc, dev_index + device]               # active device codes
+    if stuck is not None:
+        # a stuck active device is never moved; a stuck inactive device (target 0) is
+        # converged only if its stuck code is within tol of 0: otherwise it keeps the pair from
+        # passing the all-converged check (it is pulsed in vain), and the phase runs out
+        frozen = stuck[rr, cc, dev_index + device]
+        blocked = codes[rr, cc, dev_index + 1 - device] > cfg.tol
+    else:
+        frozen = blocked = None
     colk = column_constants(cols)
     pulses = np.zeros(nrows, dtype=np.int64)
     checked = np.zeros(nrows, dtype=bool)               # ended by the all-converged check
@@ -383,7 +393,7 @@ def _phase(codes, dev_index, negative, mag, row_ids, pair, cfg, params, trace):
             snap = codes[0].copy()
             snap[np.arange(cols), dev_index + device[0]] = g[0]
             trace[-1].append(snap)
-        done = ~nc.any(axis=1)
+        done = ~(nc | blocked[live]).any(axis=1) if stuck is not None else ~nc.any(axis=1)
         checked[live[done]] = True
         keep = ~done
         live, err, nc = live[keep], err[keep], nc[keep]
@@ -393,6 +403,8 @@ def _phase(codes, dev_index, negative, mag, row_ids, pair, cfg, params, trace):
         k = np.where(device[live] == 1, keys[:, 1:2], keys[:, 0:1])                # (L, C)
         n = irwin_hall(mix32(k + colk[None, :]))     # uint32: wraps
         new = g[live] + _pulse_step(err, cfg.pulse_gain) + _pulse_noise(n, scaled[live], params)
+        if stuck is not None:
+            nc = nc & ~frozen[live]
         g[live] = np.where(nc, np.clip(new, 0, params.code_max), g[live])
         pulses[live] += 1
     else:
@@ -400,25 +412,30 @@ def _phase(codes, dev_index, negative, mag, row_ids, pair, cfg, params, trace):
             snap = codes[0].copy()
             snap[np.arange(cols), dev_index + device[0]] = g[0]
             trace[-1].append(snap)
-    codes[rr, np.arange(cols)[None, :], dev_index + device] = g
+    codes[rr, cc, dev_index + device] = g
     if trace is not None:
         trace[-1] = np.stack(trace[-1])
         # a phase that ended by its check already has its final state as the last snapshot
     return pulses, pulses + checked
 
 
-def _program(t, row_ids, cfg: ProgramConfig, params: TileParams, trace=None):
+def _program(t, row_ids, cfg: ProgramConfig, params: TileParams, trace=None, stuck=None):
     nrows, cols = t.shape
     codes = np.zeros((nrows, cols, params.devices_per_weight), dtype=np.int64)   # RESET
+    frozen = None
+    if stuck is not None and stuck.any():
+        # stuck devices (golden.faults) keep their stuck code through the RESET and the pulses
+        frozen = stuck != 0
+        codes[stuck == 2] = params.code_max
     iterations = np.zeros((nrows, 2), dtype=np.int64)
     phase_cycles = np.zeros((nrows, 2), dtype=np.int64)
     neg, mag = _msp_targets(t, params)
     iterations[:, 0], phase_cycles[:, 0] = _phase(codes, 0, neg, mag, row_ids, 0, cfg, params,
-                                                  trace)
+                                                  trace, frozen)
     if params.devices_per_weight == 4:
         neg, mag = _lsp_targets(t, codes[..., 0], codes[..., 1], params)
         iterations[:, 1], phase_cycles[:, 1] = _phase(codes, 2, neg, mag, row_ids, 1, cfg,
-                                                      params, trace)
+                                                      params, trace, frozen)
     w = _weights_of(codes, params)
     errors = w - t
     fail = np.abs(errors) > weight_tolerance(cfg.tol, params)
@@ -435,32 +452,51 @@ def _check_params_cfg(cfg, params):
     cfg.validate(params)
 
 
+def _check_stuck(stuck, shape, params):
+    """Stuck states (``golden.faults.Stuck`` values: 0 none, 1 at zero, 2 at full) of the
+    devices of the rows programmed, ``int64`` of ``shape``; None stays None."""
+    if stuck is None:
+        return None
+    arr = np.asarray(stuck)
+    if arr.dtype == np.bool_ or arr.dtype.kind not in "iu":
+        raise TypeError(f"stuck must be an integer array of Stuck values (0 NONE, 1 ZERO, "
+                        f"2 FULL), not dtype {arr.dtype}")
+    if arr.shape != shape:
+        raise ValueError(f"stuck must have shape {shape}, not {arr.shape}")
+    return check_int_array("stuck", arr, 0, 2)
+
+
 def program_row(targets, row: int, cfg: ProgramConfig = ProgramConfig(),
-                params: TileParams = TileParams(), trace: bool = False) -> RowResult:
+                params: TileParams = TileParams(), trace: bool = False,
+                stuck=None) -> RowResult:
     """Program one row to integer target weights ``targets`` (shape (cols,)).
 
     ``row`` (0 <= row < params.rows) only enters the noise key. Raises ``ValueError`` naming the
     first column whose |target| exceeds ``params.weight_max`` (the RTL raises ``bad_target``
     and programs nothing). With ``trace`` the result holds the per-iteration codes of each
-    phase.
+    phase. ``stuck`` (optional, ``(cols, devices_per_weight)`` of ``golden.faults.Stuck``
+    values): stuck devices of the row, which hold their stuck code through the RESET and every
+    pulse (docs/faults.md); the fail mask then reports the weights that could not be reached.
     """
     _check_params_cfg(cfg, params)
     _check_int("row", row, 0, params.rows - 1)
     t = check_targets(targets, params)
     if t.ndim != 1:
         raise ValueError(f"targets must have shape ({params.cols},), not {t.shape}")
+    s = _check_stuck(stuck, (params.cols, params.devices_per_weight), params)
     phases = [] if trace else None
-    res = _program(t[None, :], np.array([row], dtype=np.int64), cfg, params, phases).row(0)
+    res = _program(t[None, :], np.array([row], dtype=np.int64), cfg, params, phases,
+                   None if s is None else s[None]).row(0)
     if trace:
         res.trace = phases
     return res
 
 
 def program_array(target_weights, cfg: ProgramConfig = ProgramConfig(),
-                  params: TileParams = TileParams(), row_ids=None) -> ArrayResult:
+                  params: TileParams = TileParams(), row_ids=None, stuck=None) -> ArrayResult:
     """Program every row of ``target_weights`` (shape (n, cols), n <= rows; row i gets row index
     ``row_ids[i]``, default i), vectorized over rows and columns. Row by row equal to
-    ``program_row``."""
+    ``program_row`` (``stuck``: optional ``(n, cols, devices_per_weight)`` stuck states)."""
     _check_params_cfg(cfg, params)
     t = check_targets(target_weights, params, "target_weights")
     if t.ndim != 2:
@@ -473,7 +509,8 @@ def program_array(target_weights, cfg: ProgramConfig = ProgramConfig(),
         row_ids = check_int_array("row_ids", row_ids, 0, params.rows - 1)
         if row_ids.shape != (t.shape[0],):
             raise ValueError(f"row_ids must have shape ({t.shape[0]},), not {row_ids.shape}")
-    return _program(t, row_ids, cfg, params)
+    s = _check_stuck(stuck, t.shape + (params.devices_per_weight,), params)
+    return _program(t, row_ids, cfg, params, None, s)
 
 
 # -- statistics ---------------------------------------------------------------------------------

@@ -99,6 +99,8 @@ class Register:
     const : read-only with constant contents (the fields' ``reset`` values)
     rule : name of a legality rule beyond the fields' ranges, checked by name in the golden
         model and the RTL (documented in ``doc``)
+    present : the name of a boolean parameter; the register exists only where it is true (it
+        is left out of the resolved map, so its addresses are unmapped: SLVERR)
     """
     name: str
     offset: int
@@ -109,6 +111,17 @@ class Register:
     config: bool = False
     const: bool = False
     rule: str | None = None
+    present: str | None = None
+
+    def exists(self, params) -> bool:
+        """Whether the register exists for ``params`` (see ``present``)."""
+        if self.present is None:
+            return True
+        value = getattr(params, self.present)
+        if not isinstance(value, bool):
+            raise TypeError(f"{self.name}.present names {self.present!r}, which is {value!r}, "
+                            f"not a bool")
+        return value
 
     @property
     def address(self) -> int:
@@ -239,6 +252,8 @@ class RegisterMap:
     def resolve(self, params) -> "ResolvedMap":
         regs = []
         for r in self.registers:
+            if not r.exists(params):
+                continue
             fields = []
             for f in r.fields:
                 width = evaluate(f.width, params)
@@ -276,6 +291,8 @@ class RegisterMap:
             name = f"`{r.name}`" if r.count is None else f"`{r.name}[i]`, i < {r.count}"
             offset = f"0x{r.offset:04X}" if r.count is None else f"0x{r.offset:04X} + 4i"
             access = r.access + (", config" if r.config else "")
+            if r.present is not None:
+                access += f", only with `{r.present}`"
             parts = []
             for f in r.fields:
                 if f.width == 1:

@@ -18,13 +18,20 @@ from .spec import (EN_LO_BITS, NOISE_SIGMA_BITS, Activation, ErrorBit, InputMode
 __all__ = ["TILE_MAP", "REGISTERS", "GAIN_BASE", "OFFSET_BASE", "FAIL_MASK_BASE", "ID_VALUE",
            "OKAY", "SLVERR", "ADDR_BITS", "RegisterFile", "pack_ctrl", "pack_en_window",
            "gain_address", "offset_address", "fail_mask_words", "fail_mask_address",
-           "PROG_FIELDS", "ERROR_FIELDS"]
+           "PROG_FIELDS", "ERROR_FIELDS", "FAULT_MASK_BASE", "FAULT_LEVEL_BASE",
+           "FAULT_LANES_BASE", "FAULT_COLS_BASE", "CAL_DEAD_MASK_BASE", "fault_device_words",
+           "fault_lane_words", "fault_col_words"]
 
 ID_VALUE = 0x50434D31   # "PCM1"
 ADDR_BITS = 16          #: byte-address width of one tile's register window
 GAIN_BASE = 0x4000
 OFFSET_BASE = 0x8000
 FAIL_MASK_BASE = 0xC000
+FAULT_MASK_BASE = 0xD000        #: up to 512 words (4096 columns x 4 devices)
+FAULT_LEVEL_BASE = 0xD800
+FAULT_LANES_BASE = 0xE000       #: up to 128 words
+FAULT_COLS_BASE = 0xE200
+CAL_DEAD_MASK_BASE = 0xE400
 
 #: ERROR's fields, one per ErrorBit (field name = the bit's name in lower case)
 ERROR_FIELDS = tuple(Field(b.name.lower(), int(b)) for b in ErrorBit)
@@ -107,6 +114,13 @@ TILE_MAP = RegisterMap("tile", ADDR_BITS, (
              doc="columns of the last COMPENSATE left at their reference gain"),
     Register("CAL_CLIPPED", 0x0068, "RO", (Field("cal_clipped", 0, 16),),
              doc="columns of the last COMPENSATE whose gain saturated"),
+    Register("FAULT_ROW", 0x006C, "RW", (
+        Field("fault_row", 0, 16, 0, hi="rows - 1",
+              doc="row whose stuck devices FAULT_MASK and FAULT_LEVEL address"),),
+             doc="fault injection, docs/faults.md", present="fault_injection"),
+    Register("CAL_DEAD", 0x0070, "RO", (Field("cal_dead_count", 0, 16),),
+             doc="columns of the last calibration command whose read was 0 (dead), "
+                 "docs/faults.md"),
     Register("GAIN", GAIN_BASE, "RW", (
         Field("gain", 0, "gain_bits", "gain_one", doc="unsigned, gain_one = 1.0"),),
              count="cols", config=True),
@@ -115,6 +129,27 @@ TILE_MAP = RegisterMap("tile", ADDR_BITS, (
               doc="in output LSBs"),), count="cols", config=True),
     Register("PROG_FAIL_MASK", FAIL_MASK_BASE, "RO", (Field("fail_mask", 0, 32),),
              count="(cols + 31) // 32", doc="bit j: column 32i + j of the last row failed"),
+    Register("FAULT_MASK", FAULT_MASK_BASE, "RW", (Field("fault_mask", 0, 32),),
+             count="(cols * devices_per_weight + 31) // 32",
+             doc="row FAULT_ROW, bit j: device k = 32i + j (column k // devices_per_weight, "
+                 "device k % devices_per_weight in cell order) is stuck. Non-volatile (reset "
+                 "keeps it); acts on the row's next write (docs/faults.md)",
+             present="fault_injection"),
+    Register("FAULT_LEVEL", FAULT_LEVEL_BASE, "RW", (Field("fault_level", 0, 32),),
+             count="(cols * devices_per_weight + 31) // 32",
+             doc="row FAULT_ROW, bit j: stuck device 32i + j is stuck at code_max (1) or "
+                 "at 0 (0). Non-volatile", present="fault_injection"),
+    Register("FAULT_LANES", FAULT_LANES_BASE, "RW", (Field("fault_lanes", 0, 32),),
+             count="(rows + 31) // 32", config=True,
+             doc="bit j: input lane 32i + j is dead (its duration counts as 0)",
+             present="fault_injection"),
+    Register("FAULT_COLS", FAULT_COLS_BASE, "RW", (Field("fault_cols", 0, 32),),
+             count="(cols + 31) // 32", config=True,
+             doc="bit j: column 32i + j is dead (its charge is 0, read noise included)",
+             present="fault_injection"),
+    Register("CAL_DEAD_MASK", CAL_DEAD_MASK_BASE, "RO", (Field("cal_dead_mask", 0, 32),),
+             count="(cols + 31) // 32",
+             doc="bit j: column 32i + j read 0 in the last calibration command"),
 ))
 
 #: Register name -> its description (``.address``, ``.access``, ``.fields``)
@@ -170,6 +205,24 @@ def offset_address(col: int) -> int:
     return OFFSET_BASE + 4 * check_int("col", col, 0, _COLS_MAX - 1)
 
 
+def fault_device_words(p: TileParams) -> int:
+    """Words of FAULT_MASK / FAULT_LEVEL (32 devices each)."""
+    return (p.cols * p.devices_per_weight + 31) // 32
+
+
+def fault_lane_words(p: TileParams) -> int:
+    return (p.rows + 31) // 32
+
+
+def fault_col_words(p: TileParams) -> int:
+    return (p.cols + 31) // 32
+
+
+def _bits(words, count: int) -> np.ndarray:
+    from .faults import bits_of_words
+    return bits_of_words(words, count)
+
+
 def _mask_word(result, word: int) -> int:
     if result is None:
         return 0
@@ -190,6 +243,10 @@ class RegisterFile:
             raise TypeError(f"params must be a TileParams, not {params!r}")
         self.p = params
         self.map = TILE_MAP.resolve(params)
+        # the fault memory (FAULT_MASK, FAULT_LEVEL words of every row): non-volatile, a reset
+        # keeps it (the faults are the devices')
+        self.fault_mask = np.zeros((params.rows, fault_device_words(params)), dtype=np.int64)
+        self.fault_level = np.zeros_like(self.fault_mask)
         self.reset()
 
     def reset(self):
@@ -210,6 +267,9 @@ class RegisterFile:
         self.cal_skipped = 0
         self.cal_clipped = 0
         self.cal_started = None         # (op, scope) of the last accepted CAL_CMD write
+        self.cal_dead = np.zeros(p.cols, dtype=bool)    # CAL_DEAD_MASK
+        self.fault_lanes = np.zeros(fault_lane_words(p), dtype=np.int64)   # FAULT_LANES words
+        self.fault_cols = np.zeros(fault_col_words(p), dtype=np.int64)     # FAULT_COLS words
 
     # -- named views of the stored fields ---------------------------------------------------
     @property
@@ -251,6 +311,14 @@ class RegisterFile:
             self.gain[index] = fields["gain"]
         elif reg.name == "OFFSET":
             self.offset[index] = fields["offset"]
+        elif reg.name == "FAULT_MASK":
+            self.fault_mask[self.values["fault_row"], index] = data
+        elif reg.name == "FAULT_LEVEL":
+            self.fault_level[self.values["fault_row"], index] = data
+        elif reg.name == "FAULT_LANES":
+            self.fault_lanes[index] = data
+        elif reg.name == "FAULT_COLS":
+            self.fault_cols[index] = data
         else:
             self.values.update(fields)
         if reg.name == "CAL_CMD":
@@ -277,6 +345,7 @@ class RegisterFile:
             "cal_reference_valid": int(self.cal_reference),
             "cal_skipped": self.cal_skipped,
             "cal_clipped": self.cal_clipped,
+            "cal_dead_count": int(np.count_nonzero(self.cal_dead)),
         }
         for f in ERROR_FIELDS:
             status[f.name] = self.error >> f.lsb & 1
@@ -300,6 +369,17 @@ class RegisterFile:
             return reg.pack({"offset": int(self.offset[index])}), OKAY
         if reg.name == "PROG_FAIL_MASK":
             return _mask_word(self.prog_last, index), OKAY
+        if reg.name == "FAULT_MASK":
+            return int(self.fault_mask[self.values["fault_row"], index]), OKAY
+        if reg.name == "FAULT_LEVEL":
+            return int(self.fault_level[self.values["fault_row"], index]), OKAY
+        if reg.name == "FAULT_LANES":
+            return int(self.fault_lanes[index]), OKAY
+        if reg.name == "FAULT_COLS":
+            return int(self.fault_cols[index]), OKAY
+        if reg.name == "CAL_DEAD_MASK":
+            from .faults import mask_words
+            return int(mask_words(self.cal_dead)[index]), OKAY
         if reg.access == "RW":
             return reg.pack(self.values), OKAY
         return reg.pack(self._status(busy, phase, busy_prog, busy_cal)), OKAY
@@ -349,21 +429,74 @@ class RegisterFile:
             self.cal_reference = True
         self.cal_skipped, self.cal_clipped = result.skipped, result.clipped
         self.gain = np.asarray(result.gain, dtype=np.int64).copy()
+        self.cal_dead = np.asarray(result.dead, dtype=bool).copy()
         if result.cap_sat:
             self._flag(ErrorBit.CAP_SAT)
+        if self.cal_dead.any():
+            self._flag(ErrorBit.CAL_DEAD)
         self.mvm_count += 1
         self.cal_started = None
 
     def config(self) -> TileConfig:
         """The run-time configuration these register contents select."""
         v = self.values
+        lanes = _bits(self.fault_lanes, self.p.rows)
+        cols = _bits(self.fault_cols, self.p.cols)
         return TileConfig(
             input_mode=InputMode(v["input_mode"]),
             input_source=InputSource(v["input_source"]),
             activation=Activation(v["activation"]),
             ramp_shift=v["ramp_shift"], en_lo=v["en_lo"], en_hi=v["en_lo"] + v["en_span"],
             gain=self.gain.copy(), offset=self.offset.copy(),
-            noise_seed=v["noise_seed"], noise_sigma=v["noise_sigma"])
+            noise_seed=v["noise_seed"], noise_sigma=v["noise_sigma"],
+            dead_lanes=lanes if lanes.any() else None,
+            dead_cols=cols if cols.any() else None)
+
+    def faults(self):
+        """The ``golden.faults.FaultMap`` the fault registers hold: the stuck devices of the
+        fault memory and the dead lanes and columns of FAULT_LANES / FAULT_COLS; None on a tile
+        without fault injection (``TileParams.fault_injection``)."""
+        from .faults import FaultMap, Stuck
+        p = self.p
+        if not p.fault_injection:
+            return None
+        n = p.cols * p.devices_per_weight
+        stuck = np.zeros((p.rows, n), dtype=np.int8)
+        for r in np.flatnonzero(self.fault_mask.any(axis=1)):
+            mask = _bits(self.fault_mask[r], n)
+            level = _bits(self.fault_level[r], n)
+            stuck[r] = np.where(mask, np.where(level, Stuck.FULL, Stuck.ZERO), Stuck.NONE)
+        return FaultMap(p, stuck.reshape(p.rows, p.cols, p.devices_per_weight),
+                        _bits(self.fault_lanes, p.rows), _bits(self.fault_cols, p.cols))
+
+    def load_faults(self, faults) -> list[tuple[int, int]]:
+        """Writes that make the fault registers hold ``faults`` (a ``golden.faults.FaultMap``):
+        FAULT_ROW then the FAULT_MASK / FAULT_LEVEL words of every row whose words differ, and
+        FAULT_LANES / FAULT_COLS; the model is updated as if they had been made. Bits of the
+        last words beyond the devices (lanes, columns) are written 0."""
+        from .faults import FaultMap
+        if not isinstance(faults, FaultMap):
+            raise TypeError(f"faults must be a FaultMap, not {faults!r}")
+        if faults.params != self.p:
+            raise ValueError(f"faults were made for {faults.params}, not {self.p}")
+        m = self.map    # a FaultMap exists only for a tile with fault injection
+        writes = []
+        for r in range(self.p.rows):
+            mask, level = faults.row_words(r)
+            if np.array_equal(mask, self.fault_mask[r]) and \
+                    np.array_equal(level, self.fault_level[r]):
+                continue
+            wanted = [(m.address("FAULT_ROW"), r, self.values["fault_row"])]
+            for name, words, present in (("FAULT_MASK", mask, self.fault_mask[r]),
+                                         ("FAULT_LEVEL", level, self.fault_level[r])):
+                wanted += [(m.address(name, i), int(words[i]), int(present[i]))
+                           for i in range(len(words))]
+            writes += self._load(wanted)
+        wanted = [(m.address("FAULT_LANES", i), int(w), int(self.fault_lanes[i]))
+                  for i, w in enumerate(faults.lane_words())]
+        wanted += [(m.address("FAULT_COLS", i), int(w), int(self.fault_cols[i]))
+                   for i, w in enumerate(faults.col_words())]
+        return writes + self._load(wanted)
 
     def load(self, config: TileConfig) -> list[tuple[int, int]]:
         """Writes that take the registers from their present contents to ``config``.
@@ -374,7 +507,7 @@ class RegisterFile:
         if not isinstance(config, TileConfig):
             raise TypeError(f"config must be a TileConfig, not {config!r}")
         cfg = config.resolved(self.p)
-        m, v = self.map, self.values
+        m, v, p = self.map, self.values, self.p
         wanted = [
             (m.address("CTRL"), pack_ctrl(cfg.input_mode, cfg.input_source, cfg.activation),
              m["CTRL"].pack(v)),
@@ -390,6 +523,14 @@ class RegisterFile:
         for c in np.flatnonzero(cfg.offset != self.offset):
             wanted.append((offset_address(int(c)),
                            offset.pack({"offset": int(cfg.offset[c])}), None))
+        from .faults import mask_words
+        for name, dead, present, n in (("FAULT_LANES", cfg.dead_lanes, self.fault_lanes, p.rows),
+                                       ("FAULT_COLS", cfg.dead_cols, self.fault_cols, p.cols)):
+            if not p.fault_injection:
+                break           # no such registers; the resolved config has no dead ones
+            words = mask_words(np.zeros(n, dtype=bool) if dead is None else dead)
+            wanted += [(m.address(name, i), int(w), int(present[i]))
+                       for i, w in enumerate(words)]
         return self._load(wanted)
 
 

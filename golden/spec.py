@@ -62,6 +62,7 @@ class ErrorBit(enum.IntEnum):
     LANE_COLLISION = 7
     BAD_TARGET = 8
     PROG_FAIL = 9
+    CAL_DEAD = 10       # a calibration read found a column with no charge (docs/faults.md)
 
 
 #: Width of the ERROR register (one bit per ErrorBit).
@@ -201,6 +202,10 @@ class TileParams:
     gain_bits: int = 8
     gain_frac_bits: int = 7
     eval_rows: int = 4
+    #: the fault-injection hardware of docs/faults.md (the fault memory of stuck devices, the
+    #: dead-lane and dead-column masks, registers FAULT_*): a verification feature, off on the
+    #: chip's tiles; without it a FaultMap or dead lanes and columns are refused
+    fault_injection: bool = False
 
     def __post_init__(self):
         _check_int("rows", self.rows, 1, 4096)
@@ -224,6 +229,9 @@ class TileParams:
         _check_int("eval_rows", self.eval_rows, 1, 64)
         if self.eval_rows & (self.eval_rows - 1):
             raise ValueError(f"eval_rows must be a power of two, not {self.eval_rows}")
+        if not isinstance(self.fault_injection, bool):
+            raise TypeError(f"fault_injection must be True or False, not "
+                            f"{self.fault_injection!r}")
 
     # -- derived quantities -------------------------------------------------------------------
     @property
@@ -369,6 +377,8 @@ class TileConfig:
     offset: np.ndarray | None = None  # (cols,) signed; None: all 0
     noise_seed: int = 0               # NOISE_SEED (golden.noise)
     noise_sigma: int = 0              # NOISE_SIGMA; 0: no read noise
+    dead_lanes: np.ndarray | None = None  # (rows,) bool, FAULT_LANES (golden.faults); None: none
+    dead_cols: np.ndarray | None = None   # (cols,) bool, FAULT_COLS; None: none
 
     def resolved(self, params: TileParams) -> "TileConfig":
         """A validated copy with defaults filled in for ``params``."""
@@ -386,8 +396,15 @@ class TileConfig:
                     else np.asarray(self.offset)),
             noise_seed=self.noise_seed,
             noise_sigma=self.noise_sigma,
+            dead_lanes=None if self.dead_lanes is None else np.asarray(self.dead_lanes),
+            dead_cols=None if self.dead_cols is None else np.asarray(self.dead_cols),
         )
         cfg.validate(params)
+        # no dead lane (column) at all is the same as None: the fast paths stay in use
+        if cfg.dead_lanes is not None:
+            cfg.dead_lanes = cfg.dead_lanes.copy() if cfg.dead_lanes.any() else None
+        if cfg.dead_cols is not None:
+            cfg.dead_cols = cfg.dead_cols.copy() if cfg.dead_cols.any() else None
         cfg.gain = cfg.gain.astype(np.int64)
         cfg.offset = cfg.offset.astype(np.int64)
         return cfg
@@ -423,6 +440,19 @@ class TileConfig:
                 bad = int(np.flatnonzero((arr < lo) | (arr > hi))[0])
                 raise ValueError(
                     f"{name}[{bad}] = {int(arr[bad])} is outside [{lo}, {hi}]")
+        for name, arr, n in (("dead_lanes", self.dead_lanes, params.rows),
+                             ("dead_cols", self.dead_cols, params.cols)):
+            if arr is None:
+                continue
+            arr = np.asarray(arr)
+            if arr.dtype != np.bool_:
+                raise TypeError(f"{name} must be a bool array of shape ({n},), "
+                                f"not dtype {arr.dtype}")
+            if arr.shape != (n,):
+                raise ValueError(f"{name} must have shape ({n},), not {arr.shape}")
+            if arr.any() and not params.fault_injection:
+                raise ValueError(f"{name} marks {int(arr.sum())} dead, but the tile has no "
+                                 f"fault-injection hardware (TileParams.fault_injection=False)")
 
 
 def check_params(params, name: str = "params") -> TileParams:

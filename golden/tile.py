@@ -79,7 +79,7 @@ class MvmResult:
 
 class _Derived:
     """Constants of one configuration: the resolved config and what the fast path needs."""
-    __slots__ = ("cfg", "conv", "mode", "in_lo", "in_hi", "timing")
+    __slots__ = ("cfg", "conv", "mode", "in_lo", "in_hi", "timing", "dead")
 
     def __init__(self, config: TileConfig, params: TileParams):
         self.cfg = config.resolved(params)
@@ -87,6 +87,8 @@ class _Derived:
         self.mode = InputMode(self.cfg.input_mode)
         self.in_lo, self.in_hi = params.input_range(self.mode)
         self.timing = mvm_timing(params, self.cfg)
+        # dead lanes or columns in the configuration (FAULT_LANES, FAULT_COLS): exact path
+        self.dead = self.cfg.dead_lanes is not None or self.cfg.dead_cols is not None
 
 
 def _array_key(arr):
@@ -104,23 +106,30 @@ def _config_key(config: TileConfig):
             type(c.en_lo), type(c.en_hi),
             type(c.noise_seed), type(c.noise_sigma),
             c.input_mode, c.input_source, c.activation, c.ramp_shift, c.en_lo, c.en_hi,
-            _array_key(c.gain), _array_key(c.offset), c.noise_seed, c.noise_sigma)
+            _array_key(c.gain), _array_key(c.offset), c.noise_seed, c.noise_sigma,
+            _array_key(c.dead_lanes), _array_key(c.dead_cols))
 
 
 class Tile:
     """One tile: conductance codes (non-volatile) and the MVM datapath.
 
     ``codes`` (optional) has shape ``(rows, cols, devices_per_weight)`` in
-    ``params.cell_fields`` order; the default is all zero.
+    ``params.cell_fields`` order; the default is all zero. ``faults`` (optional, a
+    ``golden.faults.FaultMap``) is injected before the codes are written (:meth:`inject`).
     """
 
-    def __init__(self, params: TileParams, codes=None):
+    def __init__(self, params: TileParams, codes=None, faults=None):
         if not isinstance(params, TileParams):
             raise TypeError(f"params must be a TileParams, not {params!r}")
         self._params = params
         shape = (params.rows, params.cols)
         self._codes = np.zeros(shape + (params.devices_per_weight,), dtype=np.int64)
         self._weights = np.zeros(shape, dtype=np.int64)
+        # the weights the MVM sees: ``_weights`` with the rows of dead lanes and the columns of
+        # dead columns of the injected fault map zeroed (the same array when there are none)
+        self._mvm_weights = self._weights
+        self._faults = None
+        self._alive = None          # (lanes alive (rows,), columns alive (cols,)) or None
         # float64 copy of the weights, stored transposed (cols, rows) so that the single-vector
         # product is a row-major matrix-vector product (the fastest BLAS gemv form)
         self._weights_f64_t = np.zeros(shape[::-1], dtype=np.float64)
@@ -130,6 +139,8 @@ class Tile:
         self._configs: dict = {}
         self._last_config = (None, None)     # (key, derived) of the previous call
         self._scratch = threading.local()
+        if faults is not None:
+            self.inject(faults)
         if codes is not None:
             self.program(codes)
 
@@ -141,6 +152,9 @@ class Tile:
     def __setstate__(self, state):
         self.__dict__.update(state)
         self.__dict__.setdefault("_block", max(1, _BLOCK_ELEMENTS // self._params.cols))
+        self.__dict__.setdefault("_faults", None)
+        self.__dict__.setdefault("_alive", None)
+        self.__dict__.setdefault("_mvm_weights", self._weights)
         self._configs = {}
         self._last_config = (None, None)
         self._scratch = threading.local()
@@ -160,35 +174,89 @@ class Tile:
         """A copy of the integer unit-cell weights ``(rows, cols)``, ``int64``."""
         return self._weights.copy()
 
+    @property
+    def faults(self):
+        """The injected ``golden.faults.FaultMap``, or None."""
+        return self._faults
+
+    def inject(self, faults) -> None:
+        """Inject a ``golden.faults.FaultMap`` (None: remove every fault), replacing the
+        previous one. Stuck devices take their stuck code when their row is next written (as
+        in the RTL, which merges the fault memory into the row-write path: inject, then
+        program); dead lanes and dead columns act on every later MVM at once
+        (docs/faults.md)."""
+        from .faults import FaultMap
+        if faults is not None:
+            if not isinstance(faults, FaultMap):
+                raise TypeError(f"faults must be a FaultMap or None, not {faults!r}")
+            if faults.params != self._params:
+                raise ValueError(f"faults were made for {faults.params}, the tile has "
+                                 f"{self._params}")
+            if not faults.any:
+                faults = None
+        self._faults = faults
+        periph = faults is not None and bool(faults.dead_lanes.any() or faults.dead_cols.any())
+        self._alive = (~faults.dead_lanes, ~faults.dead_cols) if periph else None
+        self._refresh_mvm_weights()
+
+    def _refresh_mvm_weights(self, row: int | None = None) -> None:
+        """Recompute the MVM's weights (all rows, or one) from ``_weights`` and the dead lanes
+        and columns of the fault map."""
+        if self._alive is None:
+            self._mvm_weights = self._weights
+            if row is None:
+                self._weights_f64_t[...] = self._weights.T
+            else:
+                self._weights_f64_t[:, row] = self._weights[row]
+            return
+        lanes, cols = self._alive
+        if self._mvm_weights is self._weights:
+            self._mvm_weights = np.zeros_like(self._weights)
+            row = None
+        if row is None:
+            self._mvm_weights[...] = self._weights * lanes[:, None] * cols[None, :]
+            self._weights_f64_t[...] = self._mvm_weights.T
+        else:
+            self._mvm_weights[row] = self._weights[row] * (lanes[row] * cols)
+            self._weights_f64_t[:, row] = self._mvm_weights[row]
+
     def program_row(self, row: int, codes_row) -> None:
-        """Write the codes ``(cols, devices_per_weight)`` of one row."""
+        """Write the codes ``(cols, devices_per_weight)`` of one row (stuck devices of the
+        injected faults keep their stuck codes)."""
         p = self._params
         row = check_int("row", row, 0, p.rows - 1)
         c = check_codes(codes_row, (p.cols, p.devices_per_weight), p, name="codes_row")
+        if self._faults is not None:
+            c = self._faults.apply(c, row)
         w = _weights_of(c, p)
         self._codes[row] = c
         self._weights[row] = w
-        self._weights_f64_t[:, row] = w
+        self._refresh_mvm_weights(row)
 
     def program_targets(self, row: int, targets, config=None):
         """Closed-loop programming of one row to integer target weights (``golden.program``:
         what the tile's ``target`` stream does); writes the resulting codes and returns the
         ``golden.program.RowResult``. ``config`` is a ``ProgramConfig`` (default: the PROG_*
-        registers' reset values)."""
+        registers' reset values). Stuck devices of the injected faults do not move."""
         from .program import ProgramConfig, program_row
+        row_checked = check_int("row", row, 0, self._params.rows - 1)
+        stuck = None if self._faults is None else self._faults.stuck[row_checked]
         result = program_row(targets, row, ProgramConfig() if config is None else config,
-                             self._params)
+                             self._params, stuck=stuck)
         self.program_row(row, result.codes)
         return result
 
     def program(self, codes) -> None:
-        """Write the whole array of codes ``(rows, cols, devices_per_weight)``."""
+        """Write the whole array of codes ``(rows, cols, devices_per_weight)`` (stuck devices
+        of the injected faults keep their stuck codes)."""
         p = self._params
         c = check_codes(codes, (p.rows, p.cols, p.devices_per_weight), p)
+        if self._faults is not None:
+            c = self._faults.apply(c)
         w = _weights_of(c, p)
         self._codes[...] = c
         self._weights[...] = w
-        self._weights_f64_t[...] = w.T
+        self._refresh_mvm_weights()
 
     # -- MVM -------------------------------------------------------------------------------------
     def _derived(self, config: TileConfig) -> _Derived:
@@ -275,14 +343,34 @@ class Tile:
         dv = self._derived(config)
         durations, signs = ilp.encode(x, dv.mode, p)
         noise = self._noise(dv.cfg, mvm_index, durations.shape[:-1])
+        weights, weights_f64 = self._mvm_weights, (self._weights_f64_t.T if self._float_charge
+                                                  else None)
+        lanes, cols = self._alive_with(dv.cfg)
+        if dv.dead:
+            # dead lanes and columns of the configuration (FAULT_LANES, FAULT_COLS)
+            weights = self._weights * lanes[:, None] * cols[None, :]
+            weights_f64 = None
+        if noise is not None and not cols.all():
+            noise = noise * cols            # a dead column's capacitor gets no noise either
         charge, charge_sat, cap_sat = crossbar.integrate(
-            durations, signs, self._weights, p,
-            weights_f64=self._weights_f64_t.T if self._float_charge else None, noise=noise)
+            durations, signs, weights, p, weights_f64=weights_f64, noise=noise)
         z = dv.conv.z(charge_sat)
         y = dv.conv.y(z)
         out_sat = np.any(z > dv.conv.hi, axis=-1)
         return MvmResult(durations=durations, signs=signs, charge=charge, charge_sat=charge_sat,
                          z=z, y=y, cap_sat=cap_sat, out_sat=out_sat, timing=dv.timing)
+
+    def _alive_with(self, cfg: TileConfig) -> tuple[np.ndarray, np.ndarray]:
+        """(lanes alive (rows,), columns alive (cols,)) of the fault map and the resolved
+        configuration's dead lanes and columns together."""
+        p = self._params
+        lanes = np.ones(p.rows, dtype=bool) if self._alive is None else self._alive[0].copy()
+        cols = np.ones(p.cols, dtype=bool) if self._alive is None else self._alive[1].copy()
+        if cfg.dead_lanes is not None:
+            lanes &= ~cfg.dead_lanes
+        if cfg.dead_cols is not None:
+            cols &= ~cfg.dead_cols
+        return lanes, cols
 
     def mvm(self, x, config: TileConfig, mvm_index: int = 0) -> np.ndarray:
         """Output words ``y`` (``int64``, ``(cols,)`` or ``(batch, cols)``) of input words ``x``
@@ -297,6 +385,11 @@ class Tile:
                              f"not {x.shape}")
         conv = dv.conv
         cfg = dv.cfg
+        if dv.dead or (cfg.noise_sigma and self._alive is not None
+                       and not self._alive[1].all()):
+            # dead lanes or columns in the configuration, or dead columns with read noise
+            # (which they do not get): the exact step-by-step path
+            return self.run(x, config, mvm_index).y
         if x.ndim == 2 and self._float_charge:
             # the words are checked block by block while they are copied
             try:
@@ -308,7 +401,7 @@ class Tile:
         self._check_words(x, dv)
         mvm_index = self._check_index(mvm_index, x.shape[:-1])
         if not self._float_charge:
-            q = x.astype(np.int64) @ self._weights
+            q = x.astype(np.int64) @ self._mvm_weights
             if cfg.noise_sigma:
                 q += (self._noise_row(dv, mvm_index) if x.ndim == 1 else
                       noise_rows(sequential_keys(cfg.noise_seed, mvm_index, x.shape[0]),

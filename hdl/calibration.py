@@ -56,6 +56,11 @@ class Calibrator(wiring.Component):
         ``CAL_SKIPPED``, ``CAL_CLIPPED`` of the last COMPENSATE (0 after a REFERENCE).
     reference_valid : Out(1)
         A REFERENCE has completed since reset.
+    dead_mask : Out(cols), dead_count : Out(range(cols + 1))
+        ``CAL_DEAD_MASK`` / ``CAL_DEAD`` (docs/faults.md): the columns whose read was 0 in the
+        last command (set as the walk visits each column: STORE, FETCH).
+    dead_event : Out(1)
+        One cycle, with ``finished``: the command found a dead column (``ERROR.cal_dead``).
     """
 
     def __init__(self, params: TileParams):
@@ -80,6 +85,9 @@ class Calibrator(wiring.Component):
             "skipped": Out(range(p.cols + 1)),
             "clipped": Out(range(p.cols + 1)),
             "reference_valid": Out(1),
+            "dead_mask": Out(p.cols),
+            "dead_count": Out(range(p.cols + 1)),
+            "dead_event": Out(1),
         })
 
     def elaborate(self, platform):
@@ -124,6 +132,14 @@ class Calibrator(wiring.Component):
         gain_col = gated(m, walk, "cal_gain_col", unsigned(gb), Array(self.gain)[col])
 
         m.d.comb += [rd.addr.eq(col), self.gain_col.eq(col)]
+        # a column is reported dead when the walk visits it (STORE, FETCH) and its read is 0
+        visiting = Signal()
+        dead_now = Signal()
+        m.d.comb += dead_now.eq(visiting & (charge_col == 0))
+        with m.If(visiting):
+            m.d.sync += [self.dead_mask.bit_select(col, 1).eq(dead_now),
+                         self.dead_count.eq(self.dead_count + dead_now)]
+        m.d.comb += self.dead_event.eq(self.finished & ((self.dead_count != 0) | dead_now))
         def magnitude(v):
             return Mux(v < 0, -v, v)
 
@@ -141,7 +157,8 @@ class Calibrator(wiring.Component):
                 m.d.comb += [self.busy.eq(1), self.conductance.eq(1)]
                 with m.If(self.read_done):
                     m.d.sync += [col.eq(0), s_ref.eq(0), s_now.eq(0), summing_first.eq(1),
-                                 self.skipped.eq(0), self.clipped.eq(0)]
+                                 self.skipped.eq(0), self.clipped.eq(0),
+                                 self.dead_count.eq(0)]
                     with m.If(op == CalOp.REFERENCE):
                         m.next = "STORE"
                     with m.Elif(scope == CalScope.GLOBAL):
@@ -149,7 +166,7 @@ class Calibrator(wiring.Component):
                     with m.Else():
                         m.next = "FETCH"
             with m.State("STORE"):
-                m.d.comb += [self.busy.eq(1), walk.eq(1),
+                m.d.comb += [self.busy.eq(1), walk.eq(1), visiting.eq(1),
                              wr.addr.eq(col), wr.data.charge.eq(charge_col),
                              wr.data.gain.eq(gain_col), wr.en.eq(1)]
                 with m.If(last_col):
@@ -176,7 +193,7 @@ class Calibrator(wiring.Component):
                              s_now.eq(s_now + magnitude(q_reg))]
                 m.next = "FETCH"
             with m.State("FETCH"):
-                m.d.comb += [self.busy.eq(1), walk.eq(1)]
+                m.d.comb += [self.busy.eq(1), walk.eq(1), visiting.eq(1)]
                 m.d.sync += q_reg.eq(charge_col)
                 m.next = "SETUP"
             with m.State("SETUP"):

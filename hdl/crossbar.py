@@ -74,6 +74,12 @@ class Crossbar(wiring.Component):
         High on every tick a lane is high beyond 2^in_bits - 1 ticks (its count saturates).
     bad_row : Out(1)
         One cycle: a row write (of either stream) named a row >= rows and was dropped.
+    dead_lanes : In(rows)
+        Only with ``params.fault_injection``. Dead input lanes (FAULT_LANES, docs/faults.md):
+        their pulses are not counted, so their duration is 0.
+    dead_cols : In(cols)
+        Only with ``params.fault_injection``. Dead columns (FAULT_COLS): their ``charge`` is 0
+        (read noise included) and never saturates.
     """
 
     def __init__(self, params: TileParams, *, count_domain: str = "sync",
@@ -105,6 +111,8 @@ class Crossbar(wiring.Component):
             "engaged": Out(1),
             "overrange": Out(1),
             "bad_row": Out(1),
+            **({"dead_lanes": In(params.rows), "dead_cols": In(params.cols)}
+               if params.fault_injection else {}),
         })
 
     def elaborate(self, platform):
@@ -147,7 +155,10 @@ class Crossbar(wiring.Component):
         signs = Signal(p.rows)
         pulse = Signal(p.rows)
         full = Signal(p.rows)            # lanes whose count is at count_max
-        m.d.comb += [pulse.eq(Mux(window, self.lanes.pulse, 0)),
+        live = self.lanes.pulse
+        if p.fault_injection:
+            live = live & ~self.dead_lanes     # a dead lane's pulses never reach its word line
+        m.d.comb += [pulse.eq(Mux(window, live, 0)),
                      full.eq(reduce(operator.and_, planes))]
         with m.If(opening):
             count += [planes[0].eq(pulse), signs.eq(pulse & self.lanes.sign)]
@@ -263,6 +274,16 @@ class Crossbar(wiring.Component):
         clipped = [Signal(name=f"clipped_{c}") for c in range(p.cols)]
         for c in range(p.cols):
             hi, lo = p.charge_max, -p.charge_max
+            if p.fault_injection:
+                # a dead column's capacitor gets no charge at all (golden.faults): the mask
+                # acts here, outside the multiply-accumulate
+                dead = self.dead_cols[c]
+                m.d.comb += [
+                    clipped[c].eq(((acc[c] > hi) | (acc[c] < lo)) & ~dead),
+                    self.charge[c].eq(Mux(dead, 0,
+                                          Mux(acc[c] > hi, hi, Mux(acc[c] < lo, lo, acc[c])))),
+                ]
+                continue
             m.d.comb += [
                 clipped[c].eq((acc[c] > hi) | (acc[c] < lo)),
                 self.charge[c].eq(Mux(acc[c] > hi, hi, Mux(acc[c] < lo, lo, acc[c]))),

@@ -104,10 +104,11 @@ def decode_map(m, rmap, addr, prefix):
 CFG_DOMAIN_REGISTERS = ("CTRL", "RAMP_SHIFT", "EN_WINDOW", "GAIN", "OFFSET")
 
 #: Stored fields that are outputs of the register file (the others: EN_WINDOW.en_span, which
-#: reaches the ramp as ``en_hi``, and CAL_CMD, whose write is the ``cal_start`` pulse)
+#: reaches the ramp as ``en_hi``, and CAL_CMD, whose write is the ``cal_start`` pulse), where
+#: the map has them (``fault_row`` only with fault injection)
 CONFIG_OUTPUTS = ("input_mode", "input_source", "activation", "ramp_shift", "en_lo",
                   "noise_seed", "noise_sigma", "prog_seed", "prog_tol", "prog_gain",
-                  "prog_noise", "prog_max_iter", "cal_input")
+                  "prog_noise", "prog_max_iter", "cal_input", "fault_row")
 
 #: Fields whose signal has an enum shape
 FIELD_ENUMS = {"input_mode": InputMode, "input_source": InputSource, "activation": Activation,
@@ -211,6 +212,21 @@ class TileRegisters(wiring.Component):
         The calibrator's writes of GAIN registers.
     cal_input : Out(in_bits)
         CAL_INPUT.
+    cal_dead_count, cal_dead_mask : In
+        Calibrator's dead-column report (CAL_DEAD, CAL_DEAD_MASK).
+    fault_row, fault_we, fault_word, fault_data, fault_row_word, dead_lanes, dead_cols
+        Only with ``params.fault_injection`` (their registers exist only then).
+    fault_row : Out
+        FAULT_ROW: the row of the fault memory FAULT_MASK / FAULT_LEVEL address.
+    fault_we, fault_word, fault_data : Out
+        A write of one 32-bit word of row ``fault_row`` of the fault memory (the tile's,
+        ``hdl.faults``): word ``fault_word`` = i of FAULT_MASK[i], ``fault_words`` + i of
+        FAULT_LEVEL[i].
+    fault_row_word : In(2 * fault_words * 32)
+        Row ``fault_row`` of the fault memory (FAULT_MASK words, then FAULT_LEVEL words), for
+        read-back.
+    dead_lanes, dead_cols : Out
+        FAULT_LANES and FAULT_COLS, one bit per lane (column).
     cal_start, cal_op, cal_scope : Out(1)
         One cycle: a legal CAL_CMD write is carried out, with its fields.
     input_mode, input_source, activation, ramp_shift, en_lo, en_hi, gain, offset : Out
@@ -240,6 +256,7 @@ class TileRegisters(wiring.Component):
         self._cfg_domain = cfg_domain
         self.params = p = params
         self.map = rmap = regs.TILE_MAP.resolve(p)
+        self.fault_words = regs.fault_device_words(p)
         col_bits = max(1, (p.cols - 1).bit_length())
         ports = {
             "bus": In(AXI4LiteSignature()),
@@ -269,6 +286,14 @@ class TileRegisters(wiring.Component):
             "cal_start": Out(1),
             "cal_op": Out(1),
             "cal_scope": Out(1),
+            "cal_dead_count": In(range(p.cols + 1)),
+            "cal_dead_mask": In(p.cols),
+            **({"fault_we": Out(1),
+                "fault_word": Out(range(2 * self.fault_words)),
+                "fault_data": Out(32),
+                "fault_row_word": In(2 * self.fault_words * 32),
+                "dead_lanes": Out(p.rows),
+                "dead_cols": Out(p.cols)} if p.fault_injection else {}),
             "en_hi": Out(signed(p.en_hi_bits), init=p.out_max),
             # one signal per column, not one wide vector (see hdl.crossbar.Crossbar.charge)
             "gain": Out(unsigned(p.gain_bits)).array(p.cols),
@@ -278,8 +303,10 @@ class TileRegisters(wiring.Component):
             "active": Out(1),
         }
         # the configuration outputs: one per stored field, shaped and reset as the map says
+        stored = {f.name for r, f in self.map.fields() if not r.const}
         for name in CONFIG_OUTPUTS:
-            ports[name] = Out(self._field_shape(name), init=self._field(name).reset)
+            if name in stored:
+                ports[name] = Out(self._field_shape(name), init=self._field(name).reset)
         super().__init__(ports)
 
     def _field(self, name):
@@ -304,7 +331,10 @@ class TileRegisters(wiring.Component):
         col_bits = max(1, (p.cols - 1).bit_length())
         scalars = [r for r in rmap if r.count is None]
         windows = {r.name: r for r in rmap if r.count is not None}
-        assert set(windows) == {"GAIN", "OFFSET", "PROG_FAIL_MASK"}, set(windows)
+        fi = p.fault_injection
+        assert set(windows) == {"GAIN", "OFFSET", "PROG_FAIL_MASK", "CAL_DEAD_MASK"} | (
+            {"FAULT_MASK", "FAULT_LEVEL", "FAULT_LANES", "FAULT_COLS"} if fi else set()), \
+            set(windows)
 
         # -- storage: every field of a single RW register, in its domain ---------------------
         store = {}
@@ -332,7 +362,7 @@ class TileRegisters(wiring.Component):
         }
         for name in ("prog_busy", "prog_converged", "prog_bad_target", "prog_iter_msp",
                      "prog_iter_lsp", "prog_iter_total", "prog_fail_count", "cal_busy",
-                     "cal_reference_valid", "cal_skipped", "cal_clipped"):
+                     "cal_reference_valid", "cal_skipped", "cal_clipped", "cal_dead_count"):
             status[name] = getattr(self, name)
 
         with m.If(self.prog_row_done):
@@ -353,6 +383,13 @@ class TileRegisters(wiring.Component):
         for c in range(p.cols):
             m.d.comb += [self.gain[c].eq(gains[c * gb:(c + 1) * gb]),
                          self.offset[c].eq(offsets[c * ofb:(c + 1) * ofb])]
+        if fi:
+            # FAULT_LANES and FAULT_COLS: flat registers of whole words (bits beyond the lanes
+            # and columns are stored and read back, and act on nothing)
+            lanes_words = Signal(32 * windows["FAULT_LANES"].count)
+            cols_words = Signal(32 * windows["FAULT_COLS"].count)
+            m.d.comb += [self.dead_lanes.eq(lanes_words[:p.rows]),
+                         self.dead_cols.eq(cols_words[:p.cols])]
 
         def decode(addr, prefix):
             return decode_map(m, rmap, addr, prefix)
@@ -409,6 +446,22 @@ class TileRegisters(wiring.Component):
                     cfg += gains.word_select(col, gb).eq(wdata)
                 with m.If(hits["OFFSET"]):
                     cfg += offsets.word_select(col, ofb).eq(wdata)
+                if fi:
+                    with m.If(hits["FAULT_LANES"]):
+                        m.d.sync += lanes_words.word_select(
+                            window_index(awaddr, windows["FAULT_LANES"]), 32).eq(wdata)
+                    with m.If(hits["FAULT_COLS"]):
+                        m.d.sync += cols_words.word_select(
+                            window_index(awaddr, windows["FAULT_COLS"]), 32).eq(wdata)
+                    with m.If(hits["FAULT_MASK"]):
+                        m.d.comb += [self.fault_we.eq(1), self.fault_data.eq(wdata),
+                                     self.fault_word.eq(
+                                         window_index(awaddr, windows["FAULT_MASK"]))]
+                    with m.If(hits["FAULT_LEVEL"]):
+                        m.d.comb += [self.fault_we.eq(1), self.fault_data.eq(wdata),
+                                     self.fault_word.eq(
+                                         self.fault_words
+                                         + window_index(awaddr, windows["FAULT_LEVEL"]))]
         # the calibrator's GAIN writes (the bus cannot write GAIN while it runs: busy)
         with m.If(self.cal_gain_we):
             cfg += gains.word_select(self.cal_gain_col, gb).eq(self.cal_gain_value)
@@ -439,6 +492,19 @@ class TileRegisters(wiring.Component):
                 words = [self.prog_fail_mask[32 * k:32 * k + 32]
                          for k in range(windows["PROG_FAIL_MASK"].count)]
                 m.d.sync += rdata.eq(Array(words)[rcol] if len(words) > 1 else words[0])
+            with m.If(rhits["CAL_DEAD_MASK"]):
+                words = [self.cal_dead_mask[32 * k:32 * k + 32]
+                         for k in range(windows["CAL_DEAD_MASK"].count)]
+                m.d.sync += rdata.eq(
+                    Array(words)[window_index(araddr, windows["CAL_DEAD_MASK"])]
+                    if len(words) > 1 else words[0])
+            fault_windows = (("FAULT_LANES", lanes_words, 0), ("FAULT_COLS", cols_words, 0),
+                             ("FAULT_MASK", self.fault_row_word, 0),
+                             ("FAULT_LEVEL", self.fault_row_word, self.fault_words)) if fi else ()
+            for name, flat, base in fault_windows:
+                with m.If(rhits[name]):
+                    m.d.sync += rdata.eq(flat.word_select(
+                        base + window_index(araddr, windows[name]), 32))
 
         m.d.sync += error.eq((error & ~clear) | events | self.events)
         m.d.comb += [self.error.eq(error),

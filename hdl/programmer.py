@@ -67,6 +67,11 @@ class RowProgrammer(wiring.Component):
     bad_target : Out(1)
         The last command had an illegal target (set after its check, cleared by the next
         accepted command).
+    stuck, stuck_full : In(cols * devices_per_weight)
+        Only with ``params.fault_injection``. Stuck devices of the command's row (docs/faults.md; device k = c * devices_per_weight
+        + d), sampled on the ``cmd`` handshake: a stuck device holds its stuck code (code_max
+        where ``stuck_full``, else 0) through the RESET and every pulse, and a stuck device
+        whose target is 0 but whose code is beyond ``tol`` keeps its pair from converging.
     """
 
     def __init__(self, params: TileParams):
@@ -93,6 +98,8 @@ class RowProgrammer(wiring.Component):
             "fail_count": Out(range(p.cols + 1)),
             "converged": Out(1),
             "bad_target": Out(1),
+            **({"stuck": In(p.cols * p.devices_per_weight),
+                "stuck_full": In(p.cols * p.devices_per_weight)} if p.fault_injection else {}),
         })
 
     def elaborate(self, platform):
@@ -120,6 +127,16 @@ class RowProgrammer(wiring.Component):
         targets = held_word(m, "targets", data.ArrayLayout(signed(tw), p.cols), domain="sync",
                             data=self.cmd.payload.targets,
                             enable=(state == ProgPhase.IDLE) & self.cmd.valid)
+        fi = p.fault_injection      # stuck devices (docs/faults.md)
+        if fi:
+            ndev = p.cols * p.devices_per_weight
+            faults = held_word(m, "faults", unsigned(2 * ndev), domain="sync",
+                               data=Cat(self.stuck, self.stuck & self.stuck_full),
+                               enable=(state == ProgPhase.IDLE) & self.cmd.valid)
+            # named signals, sliced per device below (a slice of a slice costs Amaranth's
+            # netlist builder the whole inner width: hdl/faults.py)
+            stuck_q, full_q = Signal(ndev, name="stuck_q"), Signal(ndev, name="full_q")
+            m.d.comb += [stuck_q.eq(faults[:ndev]), full_q.eq(faults[ndev:])]
         m.d.comb += [self.phase.eq(state), self.iteration.eq(it),
                      self.busy.eq(state != ProgPhase.IDLE)]
 
@@ -171,7 +188,15 @@ class RowProgrammer(wiring.Component):
                             len(table) * sigma_bits)
         layout = cell_layout(p)
         at = {name: layout[name].offset for name in p.cell_fields}
-        work_layout = data.StructLayout({"neg": 1, "mag": cb, "sns": scaled_bits})
+        if fi:
+            work_layout = data.StructLayout({"neg": 1, "mag": cb, "sns": scaled_bits,
+                                             "blocked": 1})
+            dpw = p.devices_per_weight
+            index = {name: k for k, name in enumerate(p.cell_fields)}
+            tol_below_max = Signal()
+            m.d.comb += tol_below_max.eq(tol != cm)
+        else:
+            work_layout = data.StructLayout({"neg": 1, "mag": cb, "sns": scaled_bits})
 
         not_converged, bad, fails, cells = [], [], [], []
         for c in range(p.cols):
@@ -183,8 +208,18 @@ class RowProgrammer(wiring.Component):
             m.d.comb += self.codes[c].eq(cell)
             cells.append(cell)
             t = targets[c]
-            # the pair's active device (neg: the minus one), its target and noise scale
+            # the pair's active device (neg: the minus one), its target and noise scale, and
+            # the column's stuck devices, registered (read from the wide fault word at every
+            # use, they made the Verilator model 40 % larger at 128 columns)
             work = Signal(work_layout, name=f"work_{c}", reset_less=True)
+            if fi:
+                # stuck devices: the masks every write of the column's cell goes through:
+                # ``keep`` clears the stuck devices' codes, ``force`` sets the stuck-at-full
+                # ones to code_max, so ``(v & keep) | force`` is what a write leaves
+                stuck_c = [stuck_q[c * dpw + d] for d in range(dpw)]
+                full_c = [full_q[c * dpw + d] for d in range(dpw)]
+                keep = Signal(dpw * cb, name=f"keep_{c}", reset_less=True)
+                force = Signal(dpw * cb, name=f"force_{c}", reset_less=True)
 
             # -- a pair's targets (RESET: MSP from t; REMAINDER: LSP from t - F (gp - gm)) ----
             msp_weight = cell.gp - cell.gm if F == 1 else F * (cell.gp - cell.gm)
@@ -202,19 +237,42 @@ class RowProgrammer(wiring.Component):
             bad.append(gated(starting, f"bad_{c}", 1, absolute > p.weight_max))
             sigma = gated(starting, f"sigma_{c}", sigma_bits,
                           sigma_table.word_select(target[bin_shift:], sigma_bits))
-            with m.If(starting):
-                m.d.sync += work.eq(Cat(source < 0, target, sigma * noise_scale))
+            if fi:
+                # the pair's inactive device (target 0) stuck at code_max > tol never converges
+                neg_src = source < 0
+                if four:
+                    inactive_full = Mux(state == ProgPhase.REMAINDER,
+                                        Mux(neg_src, full_c[index["lp"]], full_c[index["lm"]]),
+                                        Mux(neg_src, full_c[index["gp"]], full_c[index["gm"]]))
+                else:
+                    inactive_full = Mux(neg_src, full_c[index["gp"]], full_c[index["gm"]])
+                with m.If(starting):
+                    m.d.sync += [work.eq(Cat(neg_src, target, sigma * noise_scale,
+                                             inactive_full & tol_below_max)),
+                                 keep.eq(~Cat(*(stuck_c[d].replicate(cb) for d in range(dpw)))),
+                                 force.eq(Cat(*(full_c[d].replicate(cb) for d in range(dpw))))]
+            else:
+                with m.If(starting):
+                    m.d.sync += work.eq(Cat(source < 0, target, sigma * noise_scale))
 
             # -- one iteration: verify, and pulse the active device unless converged ---------
+            if fi:
+                # the active device's code (the other one may hold a stuck code)
+                if four:
+                    g = gated(in_phase, f"g_{c}", cb,
+                              Mux(lsp, Mux(work.neg, cell.lm, cell.lp),
+                                  Mux(work.neg, cell.gm, cell.gp)))
+                else:
+                    g = gated(in_phase, f"g_{c}", cb, Mux(work.neg, cell.gm, cell.gp))
             # the other device of the pair is 0 (never pulsed), so the active code is an OR
-            if four:
+            elif four:
                 g = gated(in_phase, f"g_{c}", cb, Mux(lsp, cell.lp | cell.lm, cell.gp | cell.gm))
             else:
                 g = gated(in_phase, f"g_{c}", cb, cell.gp | cell.gm)
             over = gated(in_phase, f"over_{c}", 1, work.mag > g + tol)       # err > tol
             under = gated(in_phase, f"under_{c}", 1, g > work.mag + tol)     # err < -tol
             nc = gated(in_phase, f"nc_{c}", 1, over | under)
-            not_converged.append(nc)
+            not_converged.append(nc | work.blocked if fi else nc)
             x = gated(nc, f"x0_{c}", 32,
                       (Mux(work.neg, keys[1], keys[0]) + columns[c])[:32])
             x = gated(nc, f"x2_{c}", 32, ((x ^ x.shift_right(16)) * gprog.MIX32_M1)[:32])
@@ -237,7 +295,7 @@ class RowProgrammer(wiring.Component):
                                  value.shift_left(at["lp"]))
                 placed = Mux(lsp, cell.as_value()[:2 * cb] | lsp_placed, placed)
             with m.If(nc):
-                m.d.sync += cell.eq(placed)
+                m.d.sync += cell.eq((placed & keep) | force if fi else placed)
 
             # -- the weight and its verdict ---------------------------------------------------
             w = msp_weight + (cell.lp - cell.lm) if four else msp_weight
@@ -269,7 +327,13 @@ class RowProgrammer(wiring.Component):
                     m.d.sync += [self.bad_target.eq(1), state.eq(ProgPhase.IDLE)]
                 with m.Else():
                     m.d.sync += [it.eq(0), state.eq(ProgPhase.MSP)]
-                    m.d.sync += [cell.eq(0) for cell in cells]
+                    if fi:
+                        # the RESET: every device to 0, stuck devices to their stuck codes
+                        m.d.sync += [cell.eq(Cat(*(full_q[c * dpw + d].replicate(cb)
+                                                   for d in range(dpw))))
+                                     for c, cell in enumerate(cells)]
+                    else:
+                        m.d.sync += [cell.eq(0) for cell in cells]
 
             with m.Case(ProgPhase.MSP, ProgPhase.LSP):
                 with m.If(~all_converged):

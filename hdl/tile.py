@@ -14,6 +14,7 @@ from .controller import LocalController
 from .csr import AXI4LiteSignature, TileRegisters
 from .programmer import RowProgrammer, command_layout
 from .calibration import Calibrator
+from .faults import FaultMemory, merge_codes
 from .clocking import add_core_domains, add_gated_domain
 
 __all__ = ["Tile"]
@@ -141,7 +142,26 @@ class Tile(wiring.Component):
         # row writes: the programmer's results first, then the host's (each through a write
         # port of its own)
         connect(m, prg.result, xbar.prog_hi)
-        connect(m, wiring.flipped(self.prog), xbar.prog)
+        if p.fault_injection:
+            # the fault memory (docs/faults.md): stuck devices per row, written through
+            # FAULT_MASK and FAULT_LEVEL at FAULT_ROW; a host row write stores the stuck codes
+            # of its row's stuck devices, the row programmer samples its row's faults with the
+            # command (its result already holds them), and FAULT_ROW reads back
+            faults = FaultMemory(m, p, domain="core")
+            faults.connect_writes(regs.fault_we, regs.fault_row, regs.fault_word,
+                                  regs.fault_data)
+            _, _, fault_row_word = faults.read(regs.fault_row)
+            prog_stuck, prog_full, _ = faults.read(self.prog.payload.row)
+            target_stuck, target_full, _ = faults.read(self.target.payload.row)
+            m.d.comb += [regs.fault_row_word.eq(fault_row_word),
+                         prg.stuck.eq(target_stuck), prg.stuck_full.eq(target_full),
+                         xbar.dead_lanes.eq(regs.dead_lanes), xbar.dead_cols.eq(regs.dead_cols),
+                         xbar.prog.valid.eq(self.prog.valid), self.prog.ready.eq(xbar.prog.ready),
+                         xbar.prog.payload.row.eq(self.prog.payload.row),
+                         xbar.prog.payload.codes.eq(merge_codes(
+                             m, self.prog.payload.codes.as_value(), prog_stuck, prog_full, p))]
+        else:
+            connect(m, wiring.flipped(self.prog), xbar.prog)
         m.d.comb += [
             prg.seed.eq(regs.prog_seed),
             prg.tol.eq(regs.prog_tol),
@@ -186,6 +206,8 @@ class Tile(wiring.Component):
             regs.cal_gain_we.eq(cal.gain_we),
             regs.cal_gain_col.eq(cal.gain_col),
             regs.cal_gain_value.eq(cal.gain_value),
+            regs.cal_dead_count.eq(cal.dead_count),
+            regs.cal_dead_mask.eq(cal.dead_mask),
             ctl.calibrating.eq(cal.busy),
             ctl.hold.eq(regs.cal_start),
         ]
@@ -284,5 +306,6 @@ class Tile(wiring.Component):
             events[ErrorBit.LANE_COLLISION].eq(ctl.collision),
             events[ErrorBit.BAD_TARGET].eq(prg.bad_target & ~bad_target_prev),
             events[ErrorBit.PROG_FAIL].eq(prg.result.valid & prg.result.ready & ~prg.converged),
+            events[ErrorBit.CAL_DEAD].eq(cal.dead_event),
         ]
         return m

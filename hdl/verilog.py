@@ -122,14 +122,62 @@ def _memory_init_sigspec(cell) -> str:
 
 @contextlib.contextmanager
 def _emission_shortcuts(check_cycles: bool):
-    """Two shortcuts in Amaranth 0.5's back end while converting, neither changing the text:
-    memory initial contents written from one integer (``_memory_init_sigspec``;
-    tests/test_verilog_tools.py holds the text equal to Amaranth's own), and, when
-    ``check_cycles`` is false, no combinational-cycle check."""
+    """Shortcuts in Amaranth 0.5's back end while converting, none changing the text
+    (tests/test_verilog_tools.py holds it equal to Amaranth's own conversion): memory initial
+    contents written from one integer (``_memory_init_sigspec``); the netlist's values and nets
+    built without Amaranth's per-bit generators, type checks and range assertions (the
+    512 x 512 tile has about 35 million net references: those checks were a fifth of the
+    netlist's time); and, when ``check_cycles`` is false, no combinational-cycle check."""
     from amaranth.back import rtlil
     from amaranth.hdl import _nir
-    emitter, netlist = rtlil.ModuleEmitter, _nir.Netlist
-    saved = emitter.emit_memory, netlist.check_comb_cycles
+    Net, Value, Netlist = _nir.Net, _nir.Value, _nir.Netlist
+    tuple_new = tuple.__new__
+    zero, one = Net(0), Net(1)
+
+    # each replacement returns what Amaranth's own returns
+    def value_new(cls, nets=()):
+        if isinstance(nets, Net):
+            return tuple_new(cls, (nets,))
+        return tuple_new(cls, nets)
+
+    def value_from_const(cls, value, width):
+        return tuple_new(cls, [one if value >> bit & 1 else zero for bit in range(width)])
+
+    def from_cell(cls, cell, bit):
+        return cls((cell << 16) | bit)
+
+    def add_value_cell(self, width, cell):
+        base = self.add_cell(cell) << 16
+        return tuple_new(Value, map(Net, range(base, base + width)))
+
+    def alloc_late_value(self, signal):
+        width = len(signal)
+        self.last_late_net -= width
+        value = tuple_new(Value, map(Net, range(self.last_late_net,
+                                                self.last_late_net + width)))
+        late = self.late_to_signal
+        for bit, net in enumerate(value):
+            late[net] = signal, bit
+        return value
+
+    def width_output_nets(self, self_idx):
+        base = self_idx << 16
+        return set(map(Net, range(base, base + self.width)))
+
+    def resolve_net(self, net):
+        connections = self.connections
+        while net < 0:
+            net = connections[net]
+        return net
+
+    def resolve_value(self, value):
+        connections = self.connections
+        out = []
+        for net in value:
+            while net < 0:
+                net = connections[net]
+            out.append(net)
+        return tuple_new(Value, out)
 
     def emit_memory(self, cell_idx, cell):
         self.builder.cell("$meminit_v2", ports={
@@ -144,13 +192,24 @@ def _emission_shortcuts(check_cycles: bool):
             "PRIORITY": 0,
         }, src_loc=cell.src_loc)
 
-    emitter.emit_memory = emit_memory
+    patches = [(Value, "__new__", value_new), (Value, "from_const", classmethod(value_from_const)),
+               (Net, "from_cell", classmethod(from_cell)),
+               (Netlist, "add_value_cell", add_value_cell), (Netlist, "resolve_net", resolve_net),
+               (Netlist, "alloc_late_value", alloc_late_value),
+               (_nir.Operator, "output_nets", width_output_nets),
+               (_nir.Part, "output_nets", width_output_nets),
+               (Netlist, "resolve_value", resolve_value),
+               (rtlil.ModuleEmitter, "emit_memory", emit_memory)]
     if not check_cycles:
-        netlist.check_comb_cycles = lambda self: None
+        patches.append((Netlist, "check_comb_cycles", lambda self: None))
+    saved = [(owner, name, owner.__dict__[name]) for owner, name, _ in patches]
+    for owner, name, replacement in patches:
+        setattr(owner, name, replacement)
     try:
         yield
     finally:
-        emitter.emit_memory, netlist.check_comb_cycles = saved
+        for owner, name, original in saved:
+            setattr(owner, name, original)
 
 
 def emit(component, name: str, path, *, progress=None, check_cycles: bool | None = None,
@@ -468,6 +527,8 @@ def add_size_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--f-factor", type=int, default=d["f_factor"].default)
     parser.add_argument("--eval-rows", type=int, default=d["eval_rows"].default,
                         help="rows the behavioral crossbar evaluates per cycle (power of two)")
+    parser.add_argument("--fault-injection", action="store_true",
+                        help="build the fault-injection hardware (docs/faults.md)")
 
 
 def params_from_args(parser: argparse.ArgumentParser, args):
@@ -477,7 +538,8 @@ def params_from_args(parser: argparse.ArgumentParser, args):
         return TileParams(rows=args.rows, cols=args.cols, in_bits=args.in_bits,
                           out_bits=args.out_bits, code_bits=args.code_bits,
                           devices_per_weight=args.devices, f_factor=args.f_factor,
-                          eval_rows=args.eval_rows)
+                          eval_rows=args.eval_rows,
+                          fault_injection=bool(getattr(args, "fault_injection", False)))
     except (TypeError, ValueError) as error:
         parser.error(str(error))
 

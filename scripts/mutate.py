@@ -80,6 +80,11 @@ _TILE_PARAMS = (
     "TileParams(rows=4, cols=4, in_bits=4, out_bits=4, code_bits=3, charge_bits=8)",
     "TileParams(rows=3, cols=5, in_bits=4, out_bits=4, code_bits=3, charge_bits=10)",
     "TileParams(rows=2, cols=3, in_bits=4, out_bits=4, code_bits=3, f_factor=3, charge_bits=6)",
+    # the fault-injection hardware (docs/faults.md), 4-PCM and 2-PCM
+    "TileParams(rows=4, cols=3, in_bits=4, out_bits=4, code_bits=3, charge_bits=10, "
+    "fault_injection=True)",
+    "TileParams(rows=3, cols=2, in_bits=4, out_bits=4, code_bits=3, devices_per_weight=2, "
+    "charge_bits=10, fault_injection=True)",
 )
 
 
@@ -131,13 +136,16 @@ KILL_SETS = {
     "controller": ["tests/test_sim_tile.py::test_random_mvms_every_mode",
                    "tests/test_sim_corners.py"],
     "calibration": ["tests/test_sim_calibration.py",
-                    "tests/test_sim_csr.py::test_registers_match_golden"],
+                    "tests/test_sim_csr.py::test_registers_match_golden",
+                    "tests/test_sim_faults.py"],
     "programmer": ["tests/test_sim_programmer.py",
-                   "tests/test_sim_tile.py::test_closed_loop_programming"],
+                   "tests/test_sim_tile.py::test_closed_loop_programming",
+                   "tests/test_sim_faults.py"],
     "csr": ["tests/test_sim_csr.py", "tests/test_sim_corners.py", "tests/test_sim_calibration.py",
-            "tests/test_sim_tile.py::test_random_mvms_every_mode"],
+            "tests/test_sim_tile.py::test_random_mvms_every_mode", "tests/test_sim_faults.py"],
     "crossbar": ["tests/test_sim_crossbar.py", "tests/test_sim_calibration.py",
-                 "tests/test_sim_tile.py::test_closed_loop_programming"],
+                 "tests/test_sim_tile.py::test_closed_loop_programming",
+                 "tests/test_sim_faults.py"],
 }
 
 #: Mutants with no observable behaviour (stable id -> why), reported apart, not scored.
@@ -202,6 +210,8 @@ EQUIVALENT: dict[str, str] = {
     "crossbar-f8cee18d2e": "at F = 1, F * code is code",
     "crossbar-c0a84aebc3": "acc > hi and acc < lo exclude each other: OR = XOR",
     "crossbar-f252a3447e": "at acc == hi both branches give hi",
+    "crossbar-53ba8634a7": "acc > hi and acc < lo exclude each other: OR = XOR (fault injection)",
+    "crossbar-a0f7cc97ad": "at acc == hi both branches give hi (fault injection)",
     # hdl/programmer.py
     "programmer-688e764f78": "noise_max only feeds the elaboration-time asserts",
     "programmer-19670b62a9": "F > 0 also takes F = 1, where (absolute + F // 2) // F = absolute",

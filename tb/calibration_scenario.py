@@ -27,7 +27,8 @@ from . import coverage
 from .scoreboard import assert_equal_arrays
 from .stimulus import fitted_ramp_shift, random_codes, random_config, random_inputs
 
-__all__ = ["run_calibration_scenario", "aged_codes"]
+__all__ = ["run_calibration_scenario", "aged_codes", "codes_for_reads",
+           "run_compensation_cases"]
 
 _ERROR = REGISTERS["ERROR"].address
 
@@ -152,3 +153,65 @@ async def run_calibration_scenario(drv, p, seed: int, log=print, mvms: int = 4):
         assert latency == expected.timing.latency
     regs.mvm_count += len(xs)
     await _expect(drv, REGISTERS["MVM_COUNT"].address, regs.mvm_count, "MVM_COUNT at the end")
+
+
+def codes_for_reads(p, reads) -> np.ndarray:
+    """Codes whose conductance read with a CAL_INPUT of duration 1 gives ``reads[c]`` per
+    column before the sign of the input (``golden.calibration.conductance_weights``: every
+    device adds its code; F times for the MSP pair): devices filled in order, row 0 first. A
+    read beyond what the column can hold is refused."""
+    codes = np.zeros((p.rows, p.cols, p.devices_per_weight), dtype=np.int64)
+    scale = [p.f_factor] * 2 + [1] * (p.devices_per_weight - 2)
+    for c, total in enumerate(reads):
+        left = int(total)
+        for r in range(p.rows):
+            for d in range(p.devices_per_weight - 1, -1, -1):      # the LSP pair first
+                k = min(left // scale[d], p.code_max)
+                codes[r, c, d] = k
+                left -= k * scale[d]
+        if left:
+            raise ValueError(f"reads[{c}] = {total} is beyond the column's conductance")
+    return codes
+
+
+async def run_compensation_cases(drv, p, runs, log=print):
+    """Directed REFERENCE / COMPENSATE pairs with chosen conductance reads, for the corners a
+    random scenario rarely reaches: reads of 0 and at +-charge_max, sign changes, tiny global
+    sums and ties of the gain division (odd gains).
+
+    ``runs``: ``(reference, current, ref_input, cur_input, gains)`` each: per-column reads
+    before the input's sign (:func:`codes_for_reads`), the CAL_INPUT words (SIGNED mode, so
+    -1 reads negative) of the two commands, and the GAIN registers before the REFERENCE. Every
+    command is checked as in :func:`run_calibration_scenario` (cycles, every GAIN,
+    CAL_SKIPPED, CAL_CLIPPED, ERROR); returns ``(op, scope, golden CalResult)`` of each."""
+    from golden.spec import TileConfig
+    mask = (1 << p.in_bits) - 1
+    results = []
+    for k, (reference, current, ref_input, cur_input, gains) in enumerate(runs):
+        regs = RegisterFile(p)
+        calib = Calibrator(p)
+        await drv.reset()
+        ref_codes, cur_codes = codes_for_reads(p, reference), codes_for_reads(p, current)
+        golden = GoldenTile(p, ref_codes)
+        await drv.program(ref_codes)
+        cfg = TileConfig(input_mode=InputMode.SIGNED, activation=Activation.IDENTITY,
+                         gain=np.asarray(gains, dtype=np.int64))
+        for address, data in regs.load(cfg):
+            assert await drv.csr_write(address, data) == OKAY
+        for op, codes, word in ((CalOp.REFERENCE, None, ref_input),
+                                (CalOp.COMPENSATE, cur_codes, cur_input)):
+            if codes is not None:
+                golden.program(codes)
+                await drv.program(codes)
+            address = REGISTERS["CAL_INPUT"].address
+            assert regs.write(address, word & mask) == OKAY
+            assert await drv.csr_write(address, word & mask) == OKAY
+            scopes = (CalScope.PER_COLUMN,) if op == CalOp.REFERENCE else \
+                (CalScope.PER_COLUMN, CalScope.GLOBAL)
+            for scope in scopes:
+                reads = list(reference if codes is None else current)
+                results.append((op, scope, await _command(
+                    drv, regs, calib, golden.codes, op, scope,
+                    f"run {k}: {op.name} {scope.name}, reads {reads}, input {word}", log)))
+                await _clear_errors(drv, regs)
+    return results

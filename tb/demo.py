@@ -36,6 +36,7 @@ def report(summary: dict | None, params: TileParams, simulator: str, seed: int,
               f"--in-bits {params.in_bits} --out-bits {params.out_bits} --code-bits "
               f"{params.code_bits} --devices {params.devices_per_weight} --f-factor "
               f"{params.f_factor} --eval-rows {params.eval_rows} --simulator {simulator} "
+              + ("--fault-injection " if params.fault_injection else "")
               + (f"--mvms {mvms} " if mvms is not None else "") + f"--seed {seed}")
     if summary is None:
         print(f"tb.demo: the RTL run failed before it reported any MVM (seed {seed}): "

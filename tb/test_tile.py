@@ -491,3 +491,15 @@ async def calibration(dut):
     tb = TileTB(dut)
     await tb.reset()
     await run_calibration_scenario(tb, tb.p, seed, log=cocotb.log.info)
+
+
+@cocotb.test()
+async def faults(dut):
+    """Fault injection (``tb.fault_scenario``): random stuck devices, a dead lane and a dead
+    column through the FAULT_* registers, then row writes, MVMs, closed-loop programming and
+    calibration against the golden tile holding the same fault map."""
+    from .fault_scenario import run_fault_scenario
+    seed = _seed()
+    tb = TileTB(dut)
+    await tb.reset()
+    await run_fault_scenario(tb, tb.p, seed, log=cocotb.log.info)

@@ -38,14 +38,17 @@ def pytest_collection_modifyitems(config, items):
     Every worker computes the same order (xdist requires identical collections).
 
     Tests marked ``chipfull`` (two 512 x 512 tiles on a chip: about 6 minutes of two cores
-    alone, 11 in the suite, which it would take past 20 minutes) are skipped unless
+    alone, 11 in the suite, which it would take past 20 minutes) or ``fullonly`` (a second
+    512-column build whose checks the 512 x 512 tile test already makes) are skipped unless
     ``FULL_CHIP=1`` (``make test-full``)."""
     if os.environ.get("FULL_CHIP", "0") in ("", "0"):
-        skip = pytest.mark.skip(reason="two 512 x 512 tiles on a chip: run with make test-full "
-                                       "(FULL_CHIP=1)")
         for item in items:
             if item.get_closest_marker("chipfull"):
-                item.add_marker(skip)
+                item.add_marker(pytest.mark.skip(
+                    reason="two 512 x 512 tiles on a chip: run with make test-full (FULL_CHIP=1)"))
+            elif item.get_closest_marker("fullonly"):
+                item.add_marker(pytest.mark.skip(
+                    reason="a second 512-column build: run with make test-full (FULL_CHIP=1)"))
     items.sort(key=_cost_class)     # stable: file order within a class
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0") or 0)
     if workers < 2 or len(items) < 4 * workers:

@@ -6,12 +6,14 @@ the test fails naming every bin that no scenario hit.
 
 ``python -m tb.coverage`` prints the report again (merged with any other run's file in
 build/coverage/, e.g. the cocotb tile tests')."""
+import dataclasses
 import time
 
 from golden.spec import InputMode
 from tb import chip_scenarios as sc
 from tb import coverage
 from tb.calibration_scenario import run_calibration_scenario
+from tb.fault_scenario import run_fault_scenario
 from tb.chipsim import run_chip_sim
 from tb.simdrv import run_sim
 from tests import test_sim_corners as corners
@@ -26,6 +28,16 @@ def _calibration():
 
     async def bench(drv, ctx, dut):
         await run_calibration_scenario(drv, p, SEED, log=lambda *_: None)
+    run_sim(p, bench)
+
+
+def _faults():
+    """Stuck devices, a dead lane and a dead column (tb.fault_scenario): calibration reports
+    the dead column (ERROR.cal_dead)."""
+    p = dataclasses.replace(PARAM_SETS[0], fault_injection=True)
+
+    async def bench(drv, ctx, dut):
+        await run_fault_scenario(drv, p, SEED, log=lambda *_: None)
     run_sim(p, bench)
 
 
@@ -53,6 +65,7 @@ SCENARIOS = {
     "streams held while busy": corners.test_streams_wait_while_busy,
     "impossible switches": corners.test_impossible_switch_is_refused,
     "calibration": _calibration,
+    "faults": _faults,
     "chip routings": _chip_routings,
     "chip traffic": _chip_traffic,
 }

@@ -300,3 +300,42 @@ class TestCrossbar:
         p = TileParams(rows=5, cols=3, in_bits=3, code_bits=3, f_factor=2, charge_bits=8)
         scenario = CrossbarScenario(p, np.random.default_rng(11), mvms=12)
         scenario.check(run_scenario(Crossbar(p), scenario), 11)
+
+
+class TestCalibration:
+    """hdl.calibration.Calibrator: COMPENSATE at the corners the random scenario rarely
+    reaches (tb.calibration_scenario.run_compensation_cases): reads of 0 and at +-charge_max
+    in every pairing with both signs of CAL_INPUT, sign changes between REFERENCE and
+    COMPENSATE, global sums of 1, and ties of the gain division with odd gains (half up)."""
+
+    P = TileParams(rows=4, cols=9, in_bits=4, out_bits=4, code_bits=3, charge_bits=6)
+
+    def test_corner_reads_and_ties(self):
+        from golden.calibration import CalScope
+        from tb.calibration_scenario import codes_for_reads, run_compensation_cases
+        p = self.P
+        sat = 40                                 # beyond charge_max = 31: the read clamps
+        assert p.charge_max == 31 and codes_for_reads(p, [sat] * p.cols).any()
+        reference = [0, 0, 0, 1, 1, 1, sat, sat, sat]
+        current = [0, 2, sat, 0, 2, sat, 0, 2, sat]
+        odd = [3] * p.cols
+        runs = [(reference, current, ri, ci, odd) for ri, ci in ((1, 1), (-1, -1), (1, -1),
+                                                                 (-1, 1))]
+        runs += [
+            ([1] + [0] * 8, [0] * 8 + [1], 1, 1, [5] * p.cols),     # global sums of 1
+            ([2, 1] + [0] * 7, [1, 1] + [0] * 7, -1, -1, odd),      # 3 * 3 / 2: a global tie
+            ([3, 1, 5, 7, 2, 9, 4, 6, 1], [2, 2, 2, 2, 4, 6, 8, 4, 2], 1, 1,
+             [1, 3, 5, 7, 9, 11, 13, 15, 17]),                      # per-column ties
+        ]
+        results = []
+
+        async def bench(drv, ctx, dut):
+            results.extend(await run_compensation_cases(drv, p, runs, log=lambda *_: None))
+
+        run_sim(p, bench)
+        # what the runs are for, on the golden side: the corners were reached
+        comp = [(scope, r) for op, scope, r in results if op == CalOp.COMPENSATE]
+        assert len(comp) == 2 * len(runs)
+        per_col = [r for scope, r in comp if scope == CalScope.PER_COLUMN]
+        assert all(r.skipped > 0 for r in per_col[:4])          # zeros, saturation, signs
+        assert any(r.skipped == 0 for scope, r in comp if scope == CalScope.GLOBAL)

@@ -12,7 +12,25 @@ SPEC = Path(__file__).resolve().parents[1] / "docs" / "spec.md"
 EDGES = [TileParams(), TileParams(rows=1, cols=1, in_bits=2, out_bits=2, code_bits=1,
                                   charge_bits=2, gain_bits=1, gain_frac_bits=0),
          TileParams(rows=4096, cols=4096, in_bits=16, out_bits=16, code_bits=12,
-                    charge_bits=48, gain_bits=16, gain_frac_bits=15, eval_rows=64)]
+                    charge_bits=48, gain_bits=16, gain_frac_bits=15, eval_rows=64,
+                    fault_injection=True)]
+
+
+def test_fault_registers_exist_only_with_fault_injection():
+    """FAULT_* are left out of the map of a tile without fault injection (their addresses
+    are unmapped: SLVERR in the register model), and present with it."""
+    import dataclasses
+    names = {"FAULT_ROW", "FAULT_MASK", "FAULT_LEVEL", "FAULT_LANES", "FAULT_COLS"}
+    p = TileParams(rows=8, cols=6)
+    off = {r.name for r in regs.TILE_MAP.resolve(p)}
+    on = {r.name for r in regs.TILE_MAP.resolve(dataclasses.replace(p, fault_injection=True))}
+    assert not names & off and names <= on and on - off == names
+    assert {"CAL_DEAD", "CAL_DEAD_MASK"} <= off        # calibration's report is always there
+    rf = regs.RegisterFile(p)
+    for name in sorted(names):
+        address = regs.TILE_MAP[name].offset
+        assert rf.write(address, 0) == regs.SLVERR, name
+        assert rf.read(address)[1] == regs.SLVERR, name
 
 
 def test_spec_table_is_the_generated_one():

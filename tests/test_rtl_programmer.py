@@ -33,10 +33,14 @@ def test_programmer(key, simulator, seed):
 
 
 @pytest.mark.fullsize
+@pytest.mark.fullonly
 def test_programmer_full_width_verilator(seed):
     """The chip's geometry (512 columns, 8-bit codes, 4-PCM, F = 1): 3 rows programmed at the
     default configuration (noise on), result codes, fail mask, status, phase, iteration and
     cycle counts exact; then the simulation speed idle and programming (logged). The first run
-    emits and builds (1 to 2 minutes each) the 512-column block."""
+    emits and builds (1 to 2 minutes each) the 512-column block. Only in ``make test-full``:
+    ``tests/test_rtl_tile.py::test_full_size_verilator`` programs rows of the same 512-column
+    block inside the tile (cycles, status registers and fail-mask words exact), and this build
+    cost the default suite about 4 minutes of a worker."""
     run("full", TileParams(), "verilator", seed, ["default_config_rows", "simulation_speed"],
         TEST_TRACE_CODES=0, TEST_DEFAULT_ROWS=3)

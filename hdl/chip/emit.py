@@ -77,6 +77,10 @@ def chip_params_from_args(parser, args):
     from golden.chip.params import ChipParams
     from hdl.verilog import params_from_args
     tile = params_from_args(parser, args)
+    if tile.fault_injection:
+        parser.error("--fault-injection: the chip's tiles are built without the fault-injection "
+                     "hardware (docs/faults.md); inject faults on a tile (python -m hdl.verilog "
+                     "--fault-injection)")
     try:
         rows, cols = (int(v) for v in args.grid.lower().split("x"))
     except ValueError:
