@@ -18,6 +18,7 @@ import re
 import sys
 import time
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 
 __all__ = [
@@ -155,9 +156,7 @@ def _emission_shortcuts(check_cycles: bool):
         self.last_late_net -= width
         value = tuple_new(Value, map(Net, range(self.last_late_net,
                                                 self.last_late_net + width)))
-        late = self.late_to_signal
-        for bit, net in enumerate(value):
-            late[net] = signal, bit
+        self.late_to_signal.update(zip(value, zip(repeat(signal), range(width))))
         return value
 
     def width_output_nets(self, self_idx):
@@ -198,6 +197,8 @@ def _emission_shortcuts(check_cycles: bool):
                (Netlist, "alloc_late_value", alloc_late_value),
                (_nir.Operator, "output_nets", width_output_nets),
                (_nir.Part, "output_nets", width_output_nets),
+               (_nir.AsyncReadPort, "output_nets", width_output_nets),
+               (_nir.SyncReadPort, "output_nets", width_output_nets),
                (Netlist, "resolve_value", resolve_value),
                (rtlil.ModuleEmitter, "emit_memory", emit_memory)]
     if not check_cycles:
