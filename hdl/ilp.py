@@ -72,7 +72,7 @@ class InputLandingPad(wiring.Component):
         take_fill = self.fill.valid & self.fill.ready
         take = self.i.valid & self.i.ready
         words = held_word(m, "words", input_layout(p), domain=self._load_domain,
-                          data=self.i.payload, enable=take)
+                          data=self.i.payload, enable=take, registered_read=True)
         fill_word = Signal(ib)
         uniform = Signal()              # the window is of ``fill_word`` on every lane
         m.d.comb += [self.fill.ready.eq(~active), self.i.ready.eq(~active & ~self.fill.valid)]
