@@ -288,6 +288,40 @@ class TestCsr:
 
         run_sim(p, bench)
 
+    def test_fail_mask_words_beyond_32_columns(self):
+        """PROG_FAIL_MASK of a 40-column tile is two words: a row programmed with one
+        iteration and a tolerance of 0 fails columns on both sides of column 32, and every
+        word reads as golden.regs.RegisterFile says (the word split, the word index)."""
+        from golden.program import ProgramConfig
+        from golden.regs import RegisterFile, fail_mask_address, fail_mask_words
+        p = TileParams(rows=2, cols=40, in_bits=4, out_bits=4, code_bits=3, charge_bits=10)
+        assert fail_mask_words(p) == 2
+        rng = np.random.default_rng(5)
+        golden = GoldenTile(p)
+        cfg = ProgramConfig(seed=11, tol=0, pulse_gain=200, noise_scale=255, max_iter=1)
+        jobs = []
+        for row in range(p.rows):
+            targets = rng.integers(-p.weight_max, p.weight_max + 1, size=p.cols)
+            expected = golden.program_targets(row, targets, cfg)
+            jobs.append((row, targets, expected))
+        # the rows fail columns below and above 32, and not the same ones
+        masks = [np.asarray(e.fail_mask, dtype=bool) for _, _, e in jobs]
+        assert all(m[:32].any() and m[32:].any() for m in masks)
+        assert not np.array_equal(masks[0], masks[1])
+        model = RegisterFile(p)
+
+        async def bench(drv, ctx, dut):
+            for address, data in model.load_program(cfg):
+                assert await drv.csr_write(address, data) == OKAY
+            for row, targets, expected in jobs:
+                await drv.program_targets(row, targets)
+                model.programmed(expected)
+                for k in range(fail_mask_words(p)):
+                    address = fail_mask_address(k)
+                    assert await drv.csr_read(address) == model.read(address), (row, k)
+
+        run_sim(p, bench)
+
 
 class TestCrossbar:
     """hdl.crossbar.Crossbar at F = 2 (the other sets have F = 1 and 3): random MVMs against
