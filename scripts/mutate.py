@@ -154,6 +154,10 @@ EQUIVALENT: dict[str, str] = {
     "ilp-53fe0c29a1": "last_tick is in_bits wide: (0 << ib) - 1 truncates to 2^ib - 1 as well",
     "ilp-2ea65ed1d6": "last_tick is in_bits wide: (2 << ib) - 1 truncates to 2^ib - 1 as well",
     "ilp-32a6a70864": "last_tick is in_bits wide: (1 >> ib) - 1 = -1 truncates to 2^ib - 1",
+    "ilp-7344245dd1": "the held words read through a register or combinationally: the same value "
+                      "on every cycle the window uses it (only the simulator's cost differs)",
+    "ilp-748500b3e8": "take and take_fill exclude each other (i.ready needs ~fill.valid): "
+                      "OR = XOR",
     # hdl/olp.py
     "olp-400e8a4118": "top = (1 << wb) - 1 is never read (dead local)",
     "olp-5b6deb0aaf": "top = (1 << wb) - 1 is never read (dead local)",

@@ -296,18 +296,23 @@ class TestCsr:
         from golden.regs import RegisterFile, fail_mask_address, fail_mask_words
         p = TileParams(rows=2, cols=40, in_bits=4, out_bits=4, code_bits=3, charge_bits=10)
         assert fail_mask_words(p) == 2
-        rng = np.random.default_rng(5)
-        golden = GoldenTile(p)
         cfg = ProgramConfig(seed=11, tol=0, pulse_gain=200, noise_scale=255, max_iter=1)
-        jobs = []
-        for row in range(p.rows):
-            targets = rng.integers(-p.weight_max, p.weight_max + 1, size=p.cols)
-            expected = golden.program_targets(row, targets, cfg)
-            jobs.append((row, targets, expected))
-        # the rows fail columns below and above 32, and not the same ones
-        masks = [np.asarray(e.fail_mask, dtype=bool) for _, _, e in jobs]
-        assert all(m[:32].any() and m[32:].any() for m in masks)
-        assert not np.array_equal(masks[0], masks[1])
+        for draw in range(50):      # the first draw whose masks make every word's bit count
+            rng = np.random.default_rng(draw)
+            golden = GoldenTile(p)
+            jobs = []
+            for row in range(p.rows):
+                targets = rng.integers(-p.weight_max, p.weight_max + 1, size=p.cols)
+                jobs.append((row, targets, golden.program_targets(row, targets, cfg)))
+            masks = [np.asarray(e.fail_mask, dtype=bool) for _, _, e in jobs]
+            # the last bit of each word (columns 31 and 39) fails in some row, and the two rows
+            # differ on both sides of 32
+            differ = masks[0] != masks[1]
+            if masks[0][31] != masks[1][31] and (masks[0][39] or masks[1][39]) and \
+                    differ[:32].any() and differ[32:].any():
+                break
+        else:
+            raise AssertionError("no draw failed the edge columns")
         model = RegisterFile(p)
 
         async def bench(drv, ctx, dut):
@@ -319,6 +324,36 @@ class TestCsr:
                 for k in range(fail_mask_words(p)):
                     address = fail_mask_address(k)
                     assert await drv.csr_read(address) == model.read(address), (row, k)
+
+        run_sim(p, bench)
+
+    def test_dead_column_mask_words_beyond_32_columns(self):
+        """CAL_DEAD_MASK of a 40-column tile is two words: a REFERENCE on codes whose columns
+        0, 31, 32 and 39 read 0 sets exactly those bits, read word by word (and CAL_DEAD,
+        ERROR) as golden.regs.RegisterFile says."""
+        from golden.calibration import CalScope, Calibrator
+        from golden.regs import RegisterFile
+        from tb.calibration_scenario import codes_for_reads
+        p = TileParams(rows=2, cols=40, in_bits=4, out_bits=4, code_bits=3, charge_bits=10)
+        dead = [0, 31, 32, 39]
+        reads = [0 if c in dead else 1 + c % 5 for c in range(p.cols)]
+        codes = codes_for_reads(p, reads)
+        model = RegisterFile(p)
+        cmd = pack_cal_cmd(CalOp.REFERENCE, CalScope.PER_COLUMN)
+        assert model.write(REGISTERS["CAL_CMD"].address, cmd) == OKAY
+        expected = Calibrator(p).run(CalOp.REFERENCE, CalScope.PER_COLUMN, codes,
+                                     model.config(), model.cal_input_word(), model.mvm_count)
+        assert list(np.flatnonzero(expected.dead)) == dead
+        model.calibrated(expected)
+        base = model.map.address("CAL_DEAD_MASK", 0)
+        addresses = [base, base + 4, REGISTERS["CAL_DEAD"].address, ERROR]
+
+        async def bench(drv, ctx, dut):
+            await drv.program(codes)
+            resp, _ = await drv.calibrate(cmd)
+            assert resp == OKAY
+            for address in addresses:
+                assert await drv.csr_read(address) == model.read(address), hex(address)
 
         run_sim(p, bench)
 
