@@ -524,10 +524,10 @@ class RegisterFile:
             wanted.append((offset_address(int(c)),
                            offset.pack({"offset": int(cfg.offset[c])}), None))
         from .faults import mask_words
-        for name, dead, present, n in (("FAULT_LANES", cfg.dead_lanes, self.fault_lanes, p.rows),
-                                       ("FAULT_COLS", cfg.dead_cols, self.fault_cols, p.cols)):
-            if not p.fault_injection:
-                break           # no such registers; the resolved config has no dead ones
+        faulty = (("FAULT_LANES", cfg.dead_lanes, self.fault_lanes, p.rows),
+                  ("FAULT_COLS", cfg.dead_cols, self.fault_cols, p.cols))
+        # without fault injection there are no such registers (and no dead lanes or columns)
+        for name, dead, present, n in faulty if p.fault_injection else ():
             words = mask_words(np.zeros(n, dtype=bool) if dead is None else dead)
             wanted += [(m.address(name, i), int(w), int(present[i]))
                        for i, w in enumerate(words)]

@@ -274,20 +274,14 @@ class Crossbar(wiring.Component):
         clipped = [Signal(name=f"clipped_{c}") for c in range(p.cols)]
         for c in range(p.cols):
             hi, lo = p.charge_max, -p.charge_max
+            over = (acc[c] > hi) | (acc[c] < lo)
+            clamped = Mux(acc[c] > hi, hi, Mux(acc[c] < lo, lo, acc[c]))
             if p.fault_injection:
                 # a dead column's capacitor gets no charge at all (golden.faults): the mask
                 # acts here, outside the multiply-accumulate
                 dead = self.dead_cols[c]
-                m.d.comb += [
-                    clipped[c].eq(((acc[c] > hi) | (acc[c] < lo)) & ~dead),
-                    self.charge[c].eq(Mux(dead, 0,
-                                          Mux(acc[c] > hi, hi, Mux(acc[c] < lo, lo, acc[c])))),
-                ]
-                continue
-            m.d.comb += [
-                clipped[c].eq((acc[c] > hi) | (acc[c] < lo)),
-                self.charge[c].eq(Mux(acc[c] > hi, hi, Mux(acc[c] < lo, lo, acc[c]))),
-            ]
+                over, clamped = over & ~dead, Mux(dead, 0, clamped)
+            m.d.comb += [clipped[c].eq(over), self.charge[c].eq(clamped)]
         m.d.comb += [self.done.eq(done), self.cap_sat.eq(any_of(clipped))]
 
         # -- row writes: two write ports per memory, so neither stream's payload passes a

@@ -215,10 +215,8 @@ EQUIVALENT: dict[str, str] = {
     "crossbar-0d9137a2a3": "the padding lanes multiply rows >= rows, whose codes are never "
                            "written (bad_row) and read 0",
     "crossbar-f8cee18d2e": "at F = 1, F * code is code",
-    "crossbar-c0a84aebc3": "acc > hi and acc < lo exclude each other: OR = XOR",
-    "crossbar-f252a3447e": "at acc == hi both branches give hi",
-    "crossbar-53ba8634a7": "acc > hi and acc < lo exclude each other: OR = XOR (fault injection)",
-    "crossbar-a0f7cc97ad": "at acc == hi both branches give hi (fault injection)",
+    "crossbar-5af5653480": "acc > hi and acc < lo exclude each other: OR = XOR",
+    "crossbar-79ccdf9cd0": "at acc == hi both branches give hi",
     # hdl/programmer.py
     "programmer-688e764f78": "noise_max only feeds the elaboration-time asserts",
     "programmer-19670b62a9": "F > 0 also takes F = 1, where (absolute + F // 2) // F = absolute",
