@@ -103,3 +103,47 @@ def test_split_plan_pass(seed):
         _, _, y = await sc.plan_pass(drv, plan, x, seed=seed)
         np.testing.assert_array_equal(y, plan.infer(plan.golden_chip(), x)[0])
     run_chip_sim(p, bench)
+
+
+@pytest.mark.parametrize("bus", [1, 7, 112])
+def test_programming_bus(bus, seed):
+    """A programming bus of 1, 7 and 112 wires (a row write of the 8 x 8 tile is 112 bits, a
+    target row 56): back-to-back row writes, to one tile and alternating between two, are taken
+    one every ``prog_chunks + 1`` cycles; then a chained pass programmed over that bus and a
+    plan programmed row by row in closed loop (on a fresh chip), every word and cycle against
+    the golden chip."""
+    from dataclasses import replace
+
+    from tb.pack import pack_row_write
+    from tb.test_chip import _random_plan
+    p = replace(GRID_1X2, prog_bus_bits=bus)
+    rng = np.random.default_rng(seed)
+    t = p.tile
+    codes = rng.integers(0, 1 << t.code_bits, (t.rows, t.cols, len(t.cell_fields)))
+    beats = [(0, row) for row in range(t.rows)] + [(row % 2, row) for row in range(t.rows)]
+    plan, x = _random_plan(p, seed)
+
+    async def bench(drv, ctx, dut):
+        ps = dut.p_axis
+        cycle, taken = 0, []
+        ctx.set(ps.tvalid, 1)
+        ctx.set(ps.tuser, 0)
+        for tile, row in beats:
+            ctx.set(ps.tdata, pack_row_write(t, row, codes[row]))
+            ctx.set(ps.tdest, tile)
+            while True:
+                ready = ctx.get(ps.tready)
+                await ctx.tick()
+                cycle += 1
+                if ready:
+                    taken.append(cycle)
+                    break
+        ctx.set(ps.tvalid, 0)
+        await drv.wait_idle()
+        assert list(np.diff(taken)) == [p.prog_chunks(False) + 1] * (len(beats) - 1), taken
+        await sc.chained_pass(drv, p, seed, InputMode.SIGNED, chain=[0, 1])
+
+    async def closed_loop(drv, ctx, dut):
+        await sc.plan_pass(drv, plan, x, seed=seed)
+    run_chip_sim(p, bench)
+    run_chip_sim(p, closed_loop)

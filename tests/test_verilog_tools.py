@@ -186,25 +186,39 @@ def test_combinational_cycles_are_still_found_in_small_blocks(tmp_path):
 
 
 def test_tile_shell_ports_and_the_chip_instances(tmp_path):
-    """hdl.chip.chip.TileShell: every tile port under its single-underscore name, same width
-    and direction, wired to the tile instance's double-underscore port; a hierarchical chip
+    """hdl.chip.slot.TileShell: every port of the slot under its single-underscore name, same
+    width and direction, the tile's ``x``/``y`` streams and wide payloads not among them; the
+    slot instantiates the emitted tile by its double-underscore ports; a hierarchical chip
     instantiates the shell with those names; bad arguments are named."""
     from golden.chip.params import ChipParams
     from hdl.chip.chip import SHELL_MODULE, TILE_MODULE, Chip, TileShell
+    from hdl.chip.slot import TileSlot
     from hdl.tile import Tile
     t = TileParams(rows=4, cols=4, in_bits=3, out_bits=3, code_bits=2, charge_bits=10)
+    p = ChipParams(tile=t, grid_rows=1, grid_cols=2, empty=(), group_lanes=2, pair_rows=(0,),
+                   prog_bus_bits=5)
     tile_text = emit(Tile(t, clock_gate=True), TILE_MODULE, tmp_path / "tile.v")
-    shell_text = emit(TileShell(t), SHELL_MODULE, tmp_path / "tile_hier.v")
-    tile_ports = {p.name: p for p in module_ports(Tile(t, clock_gate=True), tile_text,
+    slot_text = emit(TileSlot(p, tile_module=TILE_MODULE), "slot", tmp_path / "slot.v")
+    shell_text = emit(TileShell(p), SHELL_MODULE, tmp_path / "tile_hier.v")
+    tile_ports = {q.name: q for q in module_ports(Tile(t, clock_gate=True), tile_text,
                                                   TILE_MODULE)}
-    shell_ports = {p.name: p for p in module_ports(TileShell(t), shell_text, SHELL_MODULE)}
-    assert {n.replace("__", "_") for n in tile_ports} == set(shell_ports)
-    for name, port in tile_ports.items():
+    slot_ports = {q.name: q for q in module_ports(TileSlot(p), slot_text, "slot")}
+    shell_ports = {q.name: q for q in module_ports(TileShell(p), shell_text, SHELL_MODULE)}
+    assert {n.replace("__", "_") for n in slot_ports} == set(shell_ports)
+    for name, port in slot_ports.items():
         shell = shell_ports[name.replace("__", "_")]
         assert (shell.width, shell.direction) == (port.width, port.direction), name
+    assert shell_ports["load_data"].width == 5
+    assert not {n for n in shell_ports if n.split("_")[0] in ("x", "y", "prog", "target")}
+    # the slot passes the tile's registers and lanes through under the tile's own names
+    for name, tile_name in (("csr_awaddr", "csr__awaddr"), ("csr_rdata", "csr__rdata"),
+                            ("lanes_in_pulse", "lanes_in__pulse"),
+                            ("lanes_out_window", "lanes_out__window"), ("busy", "busy")):
+        assert (shell_ports[name].width, shell_ports[name].direction) == \
+            (tile_ports[tile_name].width, tile_ports[tile_name].direction), name
+    for name in tile_ports:
         if name not in ("clk", "rst"):
-            assert re.search(rf"\.{name}\({name.replace('__', '_')}\)", shell_text), name
-    p = ChipParams(tile=t, grid_rows=1, grid_cols=2, empty=(), group_lanes=2, pair_rows=(0,))
+            assert re.search(rf"\.{name}\(", shell_text), name
     chip = Chip(p, tile_module=TILE_MODULE, hierarchical=True)
     extra = chip.extra_modules()
     for _, module in extra:
@@ -213,7 +227,7 @@ def test_tile_shell_ports_and_the_chip_instances(tmp_path):
     assert chip.verilator_hier_blocks() == [SHELL_MODULE]
     text = emit(chip, "chip", tmp_path / "chip.v")
     assert len(re.findall(rf"^\s*{SHELL_MODULE} tile_\d", text, re.M)) == 2
-    assert ".x_valid(" in text and ".x__valid(" not in text
+    assert ".load_data(" in text and ".load__data(" not in text
     with pytest.raises(ValueError, match="hierarchical needs tile_module='tile'"):
         Chip(p, hierarchical=True)
     with pytest.raises(TypeError, match="hierarchical must be a bool, not 1"):

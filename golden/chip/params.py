@@ -12,12 +12,13 @@ from functools import cached_property
 
 import numpy as np
 
-from ..spec import TileParams, _check_int
+from ..spec import ROW_INDEX_BITS, TileParams, _check_int
 
-__all__ = ["ChipParams", "GRID_MAX", "GROUPS_MAX"]
+__all__ = ["ChipParams", "GRID_MAX", "GROUPS_MAX", "PROG_BUS_MAX"]
 
 GRID_MAX = 16       #: largest grid_rows / grid_cols
 GROUPS_MAX = 8      #: largest number of lane groups (lanes / group_lanes)
+PROG_BUS_MAX = 4096     #: widest programming bus (prog_bus_bits)
 
 
 def _is_int(v) -> bool:
@@ -35,6 +36,8 @@ class ChipParams:
     group_lanes : lanes per lane group, divides ``lanes``, at most 8 groups
     pair_rows : grid row of each ILP/OLP pair (pair k at the west edge of row ``pair_rows[k]``),
         distinct rows, at least one pair
+    prog_bus_bits : width of the programming bus from the programming stream to every tile
+        position, 1..4096: a programming beat reaches its tile in ``prog_chunks`` bus cycles
     """
     tile: TileParams = field(default_factory=TileParams)
     grid_rows: int = 6
@@ -42,6 +45,7 @@ class ChipParams:
     empty: tuple = ((5, 4), (5, 5))
     group_lanes: int = 256
     pair_rows: tuple = (0, 1, 2, 3, 4, 5)
+    prog_bus_bits: int = 512
 
     def __post_init__(self):
         if not isinstance(self.tile, TileParams):
@@ -78,6 +82,7 @@ class ChipParams:
         if len(set(rows)) != len(rows):
             raise ValueError(f"pair_rows must be distinct rows, not {rows!r}")
         object.__setattr__(self, "pair_rows", tuple(int(r) for r in rows))
+        _check_int("prog_bus_bits", self.prog_bus_bits, 1, PROG_BUS_MAX)
 
     def _positions(self, value) -> tuple:
         if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
@@ -132,6 +137,27 @@ class ChipParams:
         """Width of the input stream's ``TDEST``: a beat names a pair in [0, 2^tdest_bits)
         (docs/chip.md section 6)."""
         return max(1, (self.pairs - 1).bit_length())
+
+    @property
+    def row_write_bits(self) -> int:
+        """Bits of a row write of codes (the tile's ``prog`` payload): the row index, then
+        every column's codes."""
+        t = self.tile
+        return ROW_INDEX_BITS + t.cols * len(t.cell_fields) * t.code_bits
+
+    @property
+    def target_row_bits(self) -> int:
+        """Bits of a closed-loop target row (the tile's ``target`` payload): the row index,
+        then every column's signed target."""
+        return ROW_INDEX_BITS + self.tile.cols * self.tile.target_bits
+
+    def prog_chunks(self, target: bool) -> int:
+        """Bus cycles that carry one programming beat to its tile (docs/chip.md section 6):
+        ``ceil(bits / prog_bus_bits)`` of a target row (``target``) or a row write."""
+        if not isinstance(target, bool):
+            raise TypeError(f"target must be a bool, not {target!r}")
+        bits = self.target_row_bits if target else self.row_write_bits
+        return -(-bits // self.prog_bus_bits)
 
     def position(self, tile: int) -> tuple:
         """Grid position ``(row, col)`` of tile index ``tile``."""

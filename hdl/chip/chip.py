@@ -18,16 +18,14 @@ from ..csr import AXI4LiteSignature
 from ..ilp import InputLandingPad
 from ..olp import OutputLandingPad
 from ..programmer import command_layout
-from ..tile import Tile
 from ..types import InputMode, InputSource, PulseLanesSignature, row_write_layout
 from .mesh import Mesh
 from .regs import CHIP_ERROR_BITS, ChipRegisters
+from .slot import SHELL_MODULE, TILE_MODULE, TileShell, TileSlot, shell_ports
 
-__all__ = ["Chip", "TileShell", "AXI4StreamSignature", "stream_widths", "chip_address_bits"]
+__all__ = ["Chip", "TileShell", "TileSlot", "AXI4StreamSignature", "stream_widths",
+           "chip_address_bits", "TILE_MODULE", "SHELL_MODULE"]
 
-#: Verilog module names of the tile (emitted once) and of its shell (hierarchical builds).
-TILE_MODULE = "tile"
-SHELL_MODULE = "tile_hier"
 
 
 def _bytes(bits: int) -> int:
@@ -66,44 +64,6 @@ class AXI4StreamSignature(wiring.Signature):
 
     def __eq__(self, other):
         return isinstance(other, AXI4StreamSignature) and other._key == self._key
-
-
-def _tile_ports(params, sep: str):
-    """(path, port name, flow) of every member of the clock-gated tile's signature, the name
-    its path joined by ``sep``."""
-    tile = Tile(params, clock_gate=True)
-    tile._MustUse__silence = True       # only its signature is used
-    return [(tuple(path), sep.join(map(str, path)), member.flow, member.shape)
-            for path, member, _ in tile.signature.flatten(tile.signature.create(path=("t",)))]
-
-
-class TileShell(wiring.Component):
-    """The clock-gated tile behind flat port names with single underscores (``x_valid`` for
-    the tile's ``x__valid``): module ``SHELL_MODULE`` instantiating module ``TILE_MODULE``.
-
-    Verilator builds a hierarchical block separately once and shares it between all its
-    instances (``--hierarchical``); Verilator 5.006 mangles double-underscore port names of a
-    hierarchical block (``x___05Fvalid``) in the wrapper it generates, so the block is this
-    shell rather than the tile itself."""
-
-    def __init__(self, params):
-        self.params = params
-        self._ports = _tile_ports(params, "_")
-        names = [name for _, name, _, _ in self._ports]
-        if len(set(names)) != len(names):
-            raise ValueError("the tile's port names collide when joined with '_'")
-        super().__init__({name: (In if flow == In else Out)(shape)
-                          for _, name, flow, shape in self._ports})
-
-    def elaborate(self, platform):
-        m = Module()
-        ports = {"i_clk": ClockSignal("sync"), "i_rst": ResetSignal("sync")}
-        for path, name, flow, _ in self._ports:
-            value = getattr(self, name)
-            value = value.as_value() if hasattr(value, "as_value") else value
-            ports[("i_" if flow == In else "o_") + "__".join(map(str, path))] = value
-        m.submodules.tile = Instance(TILE_MODULE, **ports)
-        return m
 
 
 class Chip(wiring.Component):
@@ -176,8 +136,6 @@ class Chip(wiring.Component):
             tile = self._tile(m, k)
             tiles.append(tile)
             m.d.comb += [
-                tile.x.valid.eq(0),
-                tile.y.ready.eq(1),
                 tile.lanes_in.pulse.eq(mesh.tile_in[k].pulse),
                 tile.lanes_in.sign.eq(mesh.tile_in[k].sign),
                 tile.lanes_in.window.eq(mesh.tile_in[k].window),
@@ -251,35 +209,43 @@ class Chip(wiring.Component):
         with m.Else():
             m.d.comb += s.tready.eq(1)
 
-        # -- programming stream: one beat held in a register, then to its tile ------------------
+        # -- programming stream: one beat held in a register, then chunk by chunk over the
+        # programming bus to its tile's slot (docs/chip.md section 6) ---------------------------
         ps = self.p_axis
-        held = Signal(len(ps.tdata))
+        bus = p.prog_bus_bits
+        chunks = {kind: p.prog_chunks(kind) for kind in (False, True)}
+        held = Signal(max(chunks.values()) * bus)
         held_tile = Signal(len(ps.tdest))
         held_target = Signal()
         full = Signal()
+        sent = Signal(range(max(2, *chunks.values())))
         taken = Signal()
         m.d.comb += ps.tready.eq(~full)
         with m.If(ps.tvalid & ~full):
             d += [held.eq(ps.tdata), held_tile.eq(ps.tdest), held_target.eq(ps.tuser[0]),
                   full.eq(1)]
         with m.Elif(taken):
-            d += full.eq(0)
-        prog_bits = row_write_layout(t).size
-        target_bits = command_layout(t).size
-        accepted = []
+            d += [full.eq(0), sent.eq(0)]
+        last = Signal()
+        m.d.comb += last.eq(Mux(held_target, sent == chunks[True] - 1,
+                                sent == chunks[False] - 1))
+        loads = []
         for k, tile in enumerate(tiles):
             mine = full & (held_tile == k)
             m.d.comb += [
-                tile.prog.payload.eq(held[:prog_bits]),
-                tile.prog.valid.eq(mine & ~held_target),
-                tile.target.payload.eq(held[:target_bits]),
-                tile.target.valid.eq(mine & held_target),
+                tile.load.data.eq(held.word_select(sent, bus)),
+                tile.load.last.eq(last),
+                tile.load.target.eq(held_target),
+                tile.load.valid.eq(mine),
             ]
-            accepted.append((tile.prog.valid & tile.prog.ready)
-                            | (tile.target.valid & tile.target.ready))
+            loads.append(tile.load.valid & tile.load.ready)
+        moved = Cat(*loads).any()
+        with m.If(moved & ~last):
+            d += sent.eq(sent + 1)
         bad_tile = full & (held_tile >= p.tiles)
-        m.d.comb += [taken.eq(Cat(*accepted).any() | bad_tile),
+        m.d.comb += [taken.eq((moved & last) | bad_tile),
                      events[ErrorBit.BAD_DEST].eq(bad_tile | (s.tvalid & ~dest_ok))]
+        loading = Cat(*(tile.loading for tile in tiles)).any() | full
 
         # -- AXI4-Lite interconnect: window 0 the chip's registers, window t + 1 tile t's -------
         self._interconnect(m, d, regs, tiles, events)
@@ -287,17 +253,19 @@ class Chip(wiring.Component):
         m.d.comb += self.busy.eq(tile_busy.any() | Cat(*olp_window).any()
                                  | Cat(*(o.o.valid for o in olps)).any()
                                  | ~Cat(*(i.i.ready for i in ilps)).all()
-                                 | regs.check_busy)
+                                 | regs.check_busy | loading)
         return m
 
     def extra_modules(self) -> list:
         """Modules the emitted chip instantiates, to be emitted beside it: with
-        ``tile_module``, the clock-gated tile under that name."""
+        ``tile_module``, the clock-gated tile under that name (and with ``hierarchical`` the
+        slot behind flat port names)."""
         if self.tile_module is None:
             return []
+        from ..tile import Tile
         modules = [(self.tile_module, Tile(self.params.tile, clock_gate=True))]
         if self.hierarchical:
-            modules.append((SHELL_MODULE, TileShell(self.params.tile)))
+            modules.append((SHELL_MODULE, TileShell(self.params)))
         return modules
 
     def verilator_hier_blocks(self) -> list:
@@ -305,23 +273,23 @@ class Chip(wiring.Component):
         return [SHELL_MODULE] if self.hierarchical else []
 
     def _tile(self, m, k):
-        """Tile k: the component, or (with ``tile_module``) an interface of its signature
-        wired to an instance of the emitted module (ports named as ``hdl.verilog`` emits
-        them)."""
-        tile = Tile(self.params.tile, clock_gate=True)
-        if self.tile_module is None:
-            m.submodules[f"tile_{k}"] = tile
-            return tile
-        tile._MustUse__silence = True       # only its signature is used
-        iface = tile.signature.create(path=(f"tile_{k}",))
+        """Tile position k: its slot (:class:`TileSlot`), or with ``hierarchical`` an interface
+        of the slot's signature wired to an instance of the shell module."""
+        if not self.hierarchical:
+            slot = TileSlot(self.params, tile_module=self.tile_module)
+            m.submodules[f"tile_{k}"] = slot
+            return slot
+        slot = TileSlot(self.params)
+        slot._MustUse__silence = True       # only its signature is used
+        iface = slot.signature.create(path=(f"tile_{k}",))
         ports = {"i_clk": ClockSignal("sync"), "i_rst": ResetSignal("sync")}
-        sep = "_" if self.hierarchical else "__"
-        for path, member, value in tile.signature.flatten(iface):
-            name = sep.join(map(str, path))
+        for path, _, flow, _ in shell_ports(self.params):
+            value = iface
+            for part in path:
+                value = getattr(value, part)
             value = value.as_value() if hasattr(value, "as_value") else value
-            ports[("i_" if member.flow == In else "o_") + name] = value
-        module = SHELL_MODULE if self.hierarchical else self.tile_module
-        m.submodules[f"tile_{k}"] = Instance(module, **ports)
+            ports[("i_" if flow == In else "o_") + "_".join(map(str, path))] = value
+        m.submodules[f"tile_{k}"] = Instance(SHELL_MODULE, **ports)
         return iface
 
     def _interconnect(self, m, d, regs, tiles, events):

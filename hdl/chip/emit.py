@@ -70,6 +70,8 @@ def add_chip_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--group-lanes", type=int, default=d["group_lanes"].default)
     parser.add_argument("--pair-rows", default=",".join(map(str, d["pair_rows"].default)),
                         help="grid row of each ILP/OLP pair, e.g. 0,1")
+    parser.add_argument("--prog-bus-bits", type=int, default=d["prog_bus_bits"].default,
+                        help="width of the programming bus to every tile position")
 
 
 def chip_params_from_args(parser, args):
@@ -94,7 +96,8 @@ def chip_params_from_args(parser, args):
                      f"not {args.empty!r} / {args.pair_rows!r}")
     try:
         return ChipParams(tile=tile, grid_rows=rows, grid_cols=cols, empty=empty,
-                          group_lanes=args.group_lanes, pair_rows=pair_rows)
+                          group_lanes=args.group_lanes, pair_rows=pair_rows,
+                          prog_bus_bits=args.prog_bus_bits)
     except (TypeError, ValueError) as error:
         parser.error(str(error))
 
