@@ -14,6 +14,7 @@ import pytest
     (["--grid", "2x2", "--empty", "", "--pair-rows", "0,1", "--chain", "0,3,0"],
      "--chain must name distinct tiles"),
     (["--grid", "0x2"], "grid_rows must be in [1, 16], not 0"),
+    (["--prog-bus-bits", "0"], "prog_bus_bits must be in [1, 4096], not 0"),
 ])
 def test_bad_arguments_are_named_before_any_work(argv, message):
     done = subprocess.run([sys.executable, "scripts/chip_run.py", *argv], capture_output=True,

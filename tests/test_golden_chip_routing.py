@@ -51,10 +51,34 @@ def test_default_params_are_the_documented_chip():
     (dict(tile=TileParams(rows=8, cols=4)), ValueError,
      "tile must have rows == cols .* not rows=8, cols=4"),
     (dict(tile=None), TypeError, "tile must be a TileParams, not None"),
+    (dict(prog_bus_bits=0), ValueError, r"prog_bus_bits must be in \[1, 4096\], not 0"),
+    (dict(prog_bus_bits=4097), ValueError, r"prog_bus_bits must be in \[1, 4096\], not 4097"),
+    (dict(prog_bus_bits=512.0), TypeError,
+     r"prog_bus_bits must be an integer in \[1, 4096\], not 512.0"),
 ])
 def test_params_validation_names_argument_value_and_range(kwargs, error, message):
     with pytest.raises(error, match=message):
         ChipParams(**kwargs)
+
+
+@pytest.mark.parametrize("bus", [1, 7, 512, 4096])
+def test_programming_bus_chunks_cover_the_payloads_the_rtl_carries(bus):
+    """``prog_chunks``: ceil(payload / bus) for both kinds of beat, the payload widths those of
+    the tile's ``prog`` and ``target`` streams (hdl layouts); 16,400 and 5,136 bits at the
+    defaults."""
+    from hdl.programmer import command_layout
+    from hdl.types import row_write_layout
+    p = ChipParams(prog_bus_bits=bus)
+    assert p.row_write_bits == row_write_layout(p.tile).size
+    assert p.target_row_bits == command_layout(p.tile).size
+    for target, bits in ((False, p.row_write_bits), (True, p.target_row_bits)):
+        n = p.prog_chunks(target)
+        assert (n - 1) * bus < bits <= n * bus
+    if bus == 512:
+        assert (p.row_write_bits, p.target_row_bits) == (16400, 5136)
+        assert (p.prog_chunks(False), p.prog_chunks(True)) == (33, 11)
+    with pytest.raises(TypeError, match="target must be a bool, not 1"):
+        p.prog_chunks(1)
 
 
 def test_params_accept_lists_and_stay_hashable():

@@ -1,9 +1,10 @@
 """The chip top: tiles on the mesh, ILP/OLP pairs and the AXI host interface (docs/chip.md).
 
-Every tile is a ``hdl.tile.Tile`` with ``clock_gate=True``: an idle tile stops its own clock.
-Its ``x`` and ``y`` streams are unused (vectors enter and leave through the pairs); its
-registers are window t + 1 of the chip's AXI4-Lite bus, its row writes and closed-loop targets
-come from the programming stream. All of the chip's own registers run in domain ``chip``, one
+Every tile position is a slot (``hdl.chip.slot.TileSlot``): a ``hdl.tile.Tile`` with
+``clock_gate=True`` (an idle tile stops its own clock) behind a row buffer on the programming
+bus. The tile's ``x`` and ``y`` streams are tied off in the slot (vectors enter and leave
+through the pairs); its registers are window t + 1 of the chip's AXI4-Lite bus, its row writes
+and closed-loop targets come from the programming stream over the bus. All of the chip's own registers run in domain ``chip``, one
 combinational step from ``clk`` like the tiles' domains, so that every register of the design
 sees the same edge at the same time in amaranth.sim too (``hdl.clocking``).
 """
@@ -18,6 +19,7 @@ from ..csr import AXI4LiteSignature
 from ..ilp import InputLandingPad
 from ..olp import OutputLandingPad
 from ..programmer import command_layout
+from ..storage import held_word
 from ..types import InputMode, InputSource, PulseLanesSignature, row_write_layout
 from .mesh import Mesh
 from .regs import CHIP_ERROR_BITS, ChipRegisters
@@ -79,13 +81,14 @@ class Chip(wiring.Component):
         Programming: ``tdest`` the tile, ``tuser`` 0 a row write of codes (the tile's ``prog``
         payload), 1 a closed-loop target row (its ``target`` payload).
     busy : Out(1)
-        Some tile, ILP or OLP is busy, words wait, or a routing check runs.
+        Some tile, ILP or OLP is busy, words wait, a routing check runs, or programming is in
+        flight (a beat held, a row in a slot's buffer, a tile's row programmer running).
 
     ``tile_module``: instantiate every tile as that Verilog module (``hdl.tile.Tile`` with
     ``clock_gate=True``, emitted once, ``hdl.chip.emit``) instead of elaborating 34 copies; the
     chip then only converts to Verilog (amaranth.sim needs the tiles themselves).
-    ``hierarchical`` (with ``tile_module``): instantiate the tile through its shell
-    (:class:`TileShell`, module ``SHELL_MODULE``), which Verilator builds once as a
+    ``hierarchical`` (with ``tile_module``): instantiate every slot as module ``SHELL_MODULE``
+    (:class:`TileShell`, the slot behind flat port names), which Verilator builds once as a
     hierarchical block (:meth:`verilator_hier_blocks`).
     """
 
@@ -214,16 +217,18 @@ class Chip(wiring.Component):
         ps = self.p_axis
         bus = p.prog_bus_bits
         chunks = {kind: p.prog_chunks(kind) for kind in (False, True)}
-        held = Signal(max(chunks.values()) * bus)
         held_tile = Signal(len(ps.tdest))
         held_target = Signal()
         full = Signal()
         sent = Signal(range(max(2, *chunks.values())))
         taken = Signal()
         m.d.comb += ps.tready.eq(~full)
+        # the beat in a memory word written straight from TDATA (a register would get a hold
+        # multiplexer of the beat's width, evaluated at every call of a simulator's model)
+        held = held_word(m, "prog_held", max(chunks.values()) * bus, domain="chip",
+                         data=ps.tdata, enable=ps.tvalid & ~full)
         with m.If(ps.tvalid & ~full):
-            d += [held.eq(ps.tdata), held_tile.eq(ps.tdest), held_target.eq(ps.tuser[0]),
-                  full.eq(1)]
+            d += [held_tile.eq(ps.tdest), held_target.eq(ps.tuser[0]), full.eq(1)]
         with m.Elif(taken):
             d += [full.eq(0), sent.eq(0)]
         last = Signal()

@@ -13,11 +13,12 @@ lanes and three status bits. That keeps a hierarchical Verilator block (:class:`
 cheap: every port of such a block is copied at every call of its model, at both clock edges,
 changed or not.
 """
-from amaranth.hdl import ClockDomain, ClockSignal, Instance, Module, ResetSignal, Signal
+from amaranth.hdl import Cat, ClockDomain, ClockSignal, Instance, Module, ResetSignal, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from golden.chip.params import ChipParams
+from ..storage import held_word
 from ..tile import Tile
 
 __all__ = ["TileSlot", "TileShell", "prog_bus_signature", "TILE_MODULE", "SHELL_MODULE"]
@@ -84,15 +85,19 @@ class TileSlot(wiring.Component):
                      ResetSignal("slot").eq(ResetSignal("sync"))]
 
         tile = self._tile(m)
-        buffer = Signal(chunks * bus)
         index = Signal(range(max(2, chunks)))
         full = Signal()
         target = Signal()
         load = self.load
         m.d.comb += load.ready.eq(~full)
+        take = load.valid & ~full
+        # the row buffer: one memory word per chunk, written straight from the bus (a register
+        # would get a 16,896-bit hold multiplexer that a simulator evaluates at every call)
+        buffer = Cat(*(held_word(m, f"chunk_{i}", bus, domain="slot", data=load.data,
+                                 enable=take & (index == i))
+                       for i in range(chunks)))
         taken = (tile.prog.valid & tile.prog.ready) | (tile.target.valid & tile.target.ready)
-        with m.If(load.valid & ~full):
-            m.d.slot += buffer.word_select(index, bus).eq(load.data)
+        with m.If(take):
             with m.If(load.last):
                 m.d.slot += [full.eq(1), target.eq(load.target), index.eq(0)]
             with m.Else():
