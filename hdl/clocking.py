@@ -30,37 +30,40 @@ from amaranth.hdl import ClockDomain, ClockSignal, ResetSignal, Signal
 __all__ = ["add_core_domains", "add_gated_domain"]
 
 
-def add_core_domains(m, gate=None) -> Signal | None:
-    """Define ``core`` (``clk``) and ``negedge`` (the falling edge of ``clk``) in module ``m``.
+def add_core_domains(m, gate=None, *, core: str = "core",
+                     negedge: str = "negedge") -> Signal | None:
+    """Define ``core`` (``clk``) and ``negedge`` (the falling edge of ``clk``) in module ``m``
+    (under other names where a module above already has local domains of these names).
 
     With ``gate`` (a 1-bit value), ``core`` is ``clk`` gated by ``gate`` like any gated domain
     (sampled on the falling edge, running on the first edge after reset) and the sampled gate
     is returned; pass the same ``gate`` to every :func:`add_gated_domain` of the module.
     """
-    m.domains.core = ClockDomain("core", async_reset=True, local=True)
-    m.domains.negedge = ClockDomain("negedge", clk_edge="neg", async_reset=True, local=True)
+    m.domains += [ClockDomain(core, async_reset=True, local=True),
+                  ClockDomain(negedge, clk_edge="neg", async_reset=True, local=True)]
     m.d.comb += [
-        ResetSignal("core").eq(ResetSignal("sync")),
-        ClockSignal("negedge").eq(ClockSignal("sync")),
-        ResetSignal("negedge").eq(ResetSignal("sync")),
+        ResetSignal(core).eq(ResetSignal("sync")),
+        ClockSignal(negedge).eq(ClockSignal("sync")),
+        ResetSignal(negedge).eq(ResetSignal("sync")),
     ]
     if gate is None:
-        m.d.comb += ClockSignal("core").eq(ClockSignal("sync"))
+        m.d.comb += ClockSignal(core).eq(ClockSignal("sync"))
         return None
-    sampled = Signal(name="core_en", init=1)
-    m.d.negedge += sampled.eq(gate)
-    m.d.comb += ClockSignal("core").eq(ClockSignal("sync") & sampled)
+    sampled = Signal(name=f"{core}_en", init=1)
+    m.d[negedge] += sampled.eq(gate)
+    m.d.comb += ClockSignal(core).eq(ClockSignal("sync") & sampled)
     return sampled
 
 
 def add_gated_domain(m, name: str, enable, *, running_after_reset: bool = False,
-                     gate=None) -> Signal:
+                     gate=None, negedge: str = "negedge") -> Signal:
     """Define domain ``name`` clocked by ``clk`` while ``enable`` held at the last falling edge.
 
     Returns the sampled enable (``<name>_en``): high during exactly the cycles whose closing
     rising edge the domain sees. Needs :func:`add_core_domains` in the same module first.
 
     ``gate``: the module's own gate (see :func:`add_core_domains`), ANDed with ``enable``.
+    ``negedge``: the name of the module's falling-edge domain (:func:`add_core_domains`).
 
     The sampled enable resets to ``running_after_reset``: it decides the first rising edge
     after reset when no falling edge came between. A domain whose enable is high in the reset
@@ -70,7 +73,7 @@ def add_gated_domain(m, name: str, enable, *, running_after_reset: bool = False,
     if not isinstance(running_after_reset, bool):
         raise TypeError(f"running_after_reset must be a bool, not {running_after_reset!r}")
     sampled = Signal(name=f"{name}_en", init=running_after_reset)
-    m.d.negedge += sampled.eq(enable if gate is None else enable & gate)
+    m.d[negedge] += sampled.eq(enable if gate is None else enable & gate)
     m.domains += ClockDomain(name, async_reset=True, local=True)
     m.d.comb += [
         ClockSignal(name).eq(ClockSignal("sync") & sampled),

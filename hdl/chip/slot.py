@@ -13,11 +13,12 @@ lanes and three status bits. That keeps a hierarchical Verilator block (:class:`
 cheap: every port of such a block is copied at every call of its model, at both clock edges,
 changed or not.
 """
-from amaranth.hdl import Cat, ClockDomain, ClockSignal, Instance, Module, ResetSignal, Signal
+from amaranth.hdl import Cat, ClockSignal, Instance, Module, ResetSignal, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from golden.chip.params import ChipParams
+from ..clocking import add_core_domains, add_gated_domain
 from ..storage import held_word
 from ..tile import Tile
 
@@ -79,22 +80,23 @@ class TileSlot(wiring.Component):
         bus = p.prog_bus_bits
         chunks = max(p.prog_chunks(False), p.prog_chunks(True))
         # the slot's registers, one combinational step from clk like every domain of the chip
-        # (hdl.clocking)
-        m.domains.slot = ClockDomain("slot", async_reset=True, local=True)
-        m.d.comb += [ClockSignal("slot").eq(ClockSignal("sync")),
-                     ResetSignal("slot").eq(ResetSignal("sync"))]
-
+        # (hdl.clocking); the row buffer in a domain of its own that runs only while it takes
+        # chunks, so that the tile's payload (the buffer's words side by side) is only
+        # assembled again when they change
+        add_core_domains(m, core="slot", negedge="slot_negedge")
         tile = self._tile(m)
         index = Signal(range(max(2, chunks)))
         full = Signal()
         target = Signal()
         load = self.load
         m.d.comb += load.ready.eq(~full)
-        take = load.valid & ~full
-        # the row buffer: one memory word per chunk, written straight from the bus (a register
-        # would get a 16,896-bit hold multiplexer that a simulator evaluates at every call)
-        buffer = Cat(*(held_word(m, f"chunk_{i}", bus, domain="slot", data=load.data,
-                                 enable=take & (index == i))
+        take = Signal()
+        m.d.comb += take.eq(load.valid & ~full)
+        add_gated_domain(m, "slot_buffer", take, negedge="slot_negedge")
+        # one memory word per chunk, written straight from the bus (a register would get a
+        # 16,896-bit hold multiplexer that a simulator evaluates at every call)
+        buffer = Cat(*(held_word(m, f"chunk_{i}", bus, domain="slot_buffer", data=load.data,
+                                 enable=index == i)
                        for i in range(chunks)))
         taken = (tile.prog.valid & tile.prog.ready) | (tile.target.valid & tile.target.ready)
         with m.If(take):
