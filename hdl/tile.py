@@ -1,5 +1,5 @@
 """Tile top: host streams and registers around ILP -> crossbar -> ramp/EN -> OLP."""
-from amaranth.hdl import DomainRenamer, Module, Signal, Mux
+from amaranth.hdl import ClockSignal, DomainRenamer, Instance, Module, ResetSignal, Signal, Mux
 from amaranth.lib import wiring, stream
 from amaranth.lib.wiring import In, Out, connect
 
@@ -17,7 +17,34 @@ from .calibration import Calibrator
 from .faults import FaultMemory, merge_codes
 from .clocking import add_core_domains, add_gated_domain
 
-__all__ = ["Tile"]
+__all__ = ["Tile", "SEPARATE_BLOCKS", "tile_block"]
+
+#: The tile's largest blocks: their clock domains (the block's own domain names, ``sync``
+#: first) and the tile's domain each is clocked by. ``hdl.verilog.emit`` converts them in
+#: processes of their own when a tile is wide (``Tile.separate``).
+SEPARATE_BLOCKS = {
+    "programmer": {"sync": "prog"},
+    "crossbar": {"sync": "core", "count": "count", "mac": "mac", "sample": "sample"},
+    "ramp": {"sync": "emit"},
+}
+
+
+def tile_block(params: TileParams, name: str):
+    """Block ``name`` of ``SEPARATE_BLOCKS`` as the tile builds it (its domains under their own
+    names)."""
+    if name == "programmer":
+        return RowProgrammer(params)
+    if name == "crossbar":
+        return Crossbar(params, count_domain="count", mac_domain="mac", sample_domain="sample")
+    if name == "ramp":
+        return RampConverter(params)
+    raise ValueError(f"name must be one of {sorted(SEPARATE_BLOCKS)}, not {name!r}")
+
+
+def domain_ports(domain: str) -> tuple[str, str]:
+    """Clock and reset port names of ``domain`` in a separately emitted block (``hdl.verilog``:
+    ``clk``/``rst`` for ``sync``, ``<domain>_clk``/``<domain>_rst`` otherwise)."""
+    return ("clk", "rst") if domain == "sync" else (f"{domain}_clk", f"{domain}_rst")
 
 
 class Tile(wiring.Component):
@@ -69,6 +96,7 @@ class Tile(wiring.Component):
             raise TypeError(f"clock_gate must be a bool, not {clock_gate!r}")
         self.clock_gate = clock_gate
         self.params = params
+        self._separate = None
         super().__init__({
             "x": In(stream.Signature(input_layout(params))),
             "y": Out(stream.Signature(output_layout(params))),
@@ -84,6 +112,35 @@ class Tile(wiring.Component):
             "active": Out(1),
             "input_source": Out(InputSource),
         })
+
+    def separate(self, prefix: str) -> list:
+        """Instantiate the blocks of ``SEPARATE_BLOCKS`` as Verilog modules ``<prefix>_<block>``
+        instead of elaborating them (the tile then only converts to Verilog); returns
+        ``[(module name, block name)]``, each to be emitted from ``tile_block`` with its
+        domains as clock and reset ports (:func:`domain_ports`)."""
+        self._separate = prefix
+        return [(f"{prefix}_{name}", name) for name in SEPARATE_BLOCKS]
+
+    def _block(self, m, name):
+        """Block ``name``: the component in its tile domains, or (after :meth:`separate`) an
+        interface of its signature wired to an instance of its module."""
+        domains = SEPARATE_BLOCKS[name]
+        block = tile_block(self.params, name)
+        if self._separate is None:
+            m.submodules[name] = DomainRenamer(domains["sync"])(block)
+            return block
+        block._MustUse__silence = True      # only its signature is used
+        iface = block.signature.create(path=(name,))
+        ports = {}
+        for own, tile_domain in domains.items():
+            clk, rst = domain_ports(own)
+            ports[f"i_{clk}"] = ClockSignal(tile_domain)
+            ports[f"i_{rst}"] = ResetSignal(tile_domain)
+        for path, member, value in block.signature.flatten(iface):
+            value = value.as_value() if hasattr(value, "as_value") else value
+            ports[("i_" if member.flow == In else "o_") + "__".join(map(str, path))] = value
+        m.submodules[name] = Instance(f"{self._separate}_{name}", **ports)
+        return iface
 
     def elaborate(self, platform):
         m = Module()
@@ -101,19 +158,16 @@ class Tile(wiring.Component):
         add_core_domains(m, gate)
         regs = TileRegisters(p, cfg_domain="cfg")
         ilp = InputLandingPad(p, load_domain="load")
-        xbar = Crossbar(p, count_domain="count", mac_domain="mac", sample_domain="sample")
-        ramp = RampConverter(p)
+        xbar = self._block(m, "crossbar")
+        ramp = self._block(m, "ramp")
         olp = OutputLandingPad(p.cols, p.out_bits)
         ctl = LocalController()
         cal = Calibrator(p)
-        prg = RowProgrammer(p)
-        for name, block in (("regs", regs), ("crossbar", xbar), ("controller", ctl),
-                            ("calibrator", cal)):
+        prg = self._block(m, "programmer")
+        for name, block in (("regs", regs), ("controller", ctl), ("calibrator", cal)):
             m.submodules[name] = DomainRenamer("core")(block)
         m.submodules.ilp = DomainRenamer("count")(ilp)
-        m.submodules.ramp = DomainRenamer("emit")(ramp)
         m.submodules.olp = DomainRenamer("emit")(olp)
-        m.submodules.programmer = DomainRenamer("prog")(prg)
         emit_prev = Signal()
         m.d.core += emit_prev.eq(ramp.lanes.window)
         add_gated_domain(m, "cfg", regs.writing | cal.gain_we, gate=gate)

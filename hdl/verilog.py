@@ -23,6 +23,7 @@ from pathlib import Path
 
 __all__ = [
     "Port", "CLOCK_HALF_PERIOD_NS", "CLOCK_PERIOD_NS", "TB_CLOCK", "LIVE_SUFFIX", "emit",
+    "SEPARATE_MIN_COLS",
     "reset_domain_fragment", "sampled_outputs", "check_module_name",
     "signature_ports",
     "verilog_ports", "module_ports", "icarus_compat", "write_wrapper", "main", "WIDE_INPUT_BITS",
@@ -213,8 +214,13 @@ def _emission_shortcuts(check_cycles: bool):
             setattr(owner, name, original)
 
 
+#: At this many columns and more, ``emit`` converts a tile's largest blocks
+#: (``hdl.tile.SEPARATE_BLOCKS``) in processes of their own, beside the rest of the tile.
+SEPARATE_MIN_COLS = 256
+
+
 def emit(component, name: str, path, *, progress=None, check_cycles: bool | None = None,
-         fast: bool = True) -> str:
+         fast: bool = True, domains=("sync",), separate: bool | None = None) -> str:
     """Convert ``component`` to Verilog module ``name``, write it to ``path``, return the text.
 
     Name the file after the module (``<name>.v``) so Verilator does not warn DECLFILENAME.
@@ -227,14 +233,26 @@ def emit(component, name: str, path, *, progress=None, check_cycles: bool | None
     per column and every size the tests emit below that is checked; a cycle would also fail
     every Verilator build and ``make lint`` (UNOPTFLAT is a fatal warning). ``fast=False``
     converts with Amaranth's own code throughout (the text is the same).
+
+    ``domains``: the component's clock domains, each an asynchronously reset domain with clock
+    and reset ports (``hdl.tile.domain_ports``).
+
+    ``separate``: a component with a ``separate`` method (``hdl.tile.Tile``) has the blocks it
+    names emitted in processes of their own, while this process converts the rest; the modules
+    are written into one file. None (default): when the component has at least
+    ``SEPARATE_MIN_COLS`` columns. The Verilog is the same logic in the same module hierarchy;
+    the blocks' modules are named ``<name>_<block>`` instead of ``<name>.<block>``.
     """
     check_module_name(name)
     os.environ["AMARANTH_USE_YOSYS"] = "builtin"    # reproducible: the pinned WASM Yosys
     from amaranth.back import rtlil, verilog
+    params = getattr(component, "params", None)
+    cols = getattr(params, "cols", getattr(params, "lanes", 0))     # a block; the chip
+    wide = isinstance(cols, int)
     if check_cycles is None:
-        params = getattr(component, "params", None)
-        cols = getattr(params, "cols", getattr(params, "lanes", 0))     # a block; the chip
-        check_cycles = not (isinstance(cols, int) and cols > CHECK_CYCLES_MAX_COLS)
+        check_cycles = not (wide and cols > CHECK_CYCLES_MAX_COLS)
+    if separate is None:
+        separate = wide and cols >= SEPARATE_MIN_COLS
     say = progress or (lambda line: None)
     started = [time.perf_counter()]
 
@@ -243,17 +261,27 @@ def emit(component, name: str, path, *, progress=None, check_cycles: bool | None
         say(f"{finished} in {now - started[0]:.1f} s" + (f"; {following}" if following else ""))
         started[0] = now
 
-    say("elaborating")
-    fragment, ports = reset_domain_fragment(component)
-    step("elaborated", "netlist and RTLIL")
-    if fast:
-        with _emission_shortcuts(check_cycles):
+    blocks = None
+    if separate and hasattr(component, "separate"):
+        blocks = _SeparateBlocks(component, name, say)
+    try:
+        say("elaborating")
+        fragment, ports = reset_domain_fragment(component, domains)
+        step("elaborated", "netlist and RTLIL")
+        if fast:
+            with _emission_shortcuts(check_cycles):
+                rtlil_text, _ = rtlil.convert_fragment(fragment, ports, name, emit_src=False)
+        else:
             rtlil_text, _ = rtlil.convert_fragment(fragment, ports, name, emit_src=False)
-    else:
-        rtlil_text, _ = rtlil.convert_fragment(fragment, ports, name, emit_src=False)
-    step(f"RTLIL ({len(rtlil_text) / 1e6:.1f} MB)", "write_verilog (Yosys)")
-    text = verilog._convert_rtlil_text(rtlil_text)  # what verilog.convert runs on the RTLIL
-    step("write_verilog")
+        step(f"RTLIL ({len(rtlil_text) / 1e6:.1f} MB)", "write_verilog (Yosys)")
+        text = verilog._convert_rtlil_text(rtlil_text)  # what verilog.convert runs on the RTLIL
+        step("write_verilog")
+        if blocks is not None:
+            text += blocks.texts()
+            step("separate blocks")
+    finally:
+        if blocks is not None:
+            blocks.close()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -262,9 +290,54 @@ def emit(component, name: str, path, *, progress=None, check_cycles: bool | None
     return text
 
 
-def reset_domain_fragment(component):
+def _emit_block(params, block: str, module: str, fast: bool) -> tuple[str, float]:
+    """Worker of :class:`_SeparateBlocks`: one block of the tile as module ``module``."""
+    import tempfile
+    from hdl.tile import SEPARATE_BLOCKS, tile_block
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        text = emit(tile_block(params, block), module, Path(tmp) / f"{module}.v", fast=fast,
+                    domains=tuple(SEPARATE_BLOCKS[block]), separate=False)
+    return text, time.perf_counter() - start
+
+
+class _SeparateBlocks:
+    """The blocks a component names (``component.separate(name)``), emitted by two worker
+    processes (fresh interpreters) while the calling process converts the rest."""
+
+    def __init__(self, component, name: str, say):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        self._say = say
+        self._modules = component.separate(name)
+        say(f"emitting {', '.join(block for _, block in self._modules)} in processes of "
+            f"their own")
+        self._pool = ProcessPoolExecutor(max_workers=len(self._modules),
+                                         mp_context=multiprocessing.get_context("spawn"))
+        self._futures = [(module, block, self._pool.submit(_emit_block, component.params, block,
+                                                           module, True))
+                         for module, block in self._modules]
+
+    def texts(self) -> str:
+        out = []
+        for module, block, future in self._futures:
+            if not future.done():
+                self._say(f"waiting for {block}")
+            text, seconds = future.result()
+            self._say(f"{block}: module {module} ({len(text) / 1e6:.2f} MB) in {seconds:.1f} s")
+            out.append(text)
+        return "".join(out)
+
+    def close(self):
+        for _, _, future in self._futures:
+            future.cancel()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def reset_domain_fragment(component, domains=("sync",)):
     """``component`` elaborated into a fragment whose ``sync`` domain resets asynchronously,
-    and the port map for ``convert``: the signature's ports, then ``clk`` and ``rst``.
+    and the port map for ``convert``: the signature's ports, then ``clk`` and ``rst`` (and the
+    clock and reset of every other domain of ``domains``, ``hdl.tile.domain_ports``).
 
     The periphery's reset asserts asynchronously and releases on a clock edge: registers clear
     as soon as ``rst`` rises and count again from the first rising edge after it falls. This
@@ -281,11 +354,14 @@ def reset_domain_fragment(component):
             value = value.as_value()
         ports["__".join(map(str, path))] = (
             value, PortDirection.Input if member.flow == wiring.In else PortDirection.Output)
+    from hdl.tile import domain_ports
     fragment = Fragment.get(component, None)
-    domain = ClockDomain("sync", async_reset=True)
-    fragment.add_domains(domain)
-    ports["clk"] = (domain.clk, PortDirection.Input)
-    ports["rst"] = (domain.rst, PortDirection.Input)
+    for name in domains:
+        domain = ClockDomain(name, async_reset=True)
+        fragment.add_domains(domain)
+        clk, rst = domain_ports(name)
+        ports[clk] = (domain.clk, PortDirection.Input)
+        ports[rst] = (domain.rst, PortDirection.Input)
     return fragment, ports
 
 

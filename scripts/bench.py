@@ -266,10 +266,10 @@ def main(argv=None):
         results[f"{size}x{size}"] = r
     if args.chip != "none":
         print("== chip: two 512 x 512 tiles chained on a 1 x 2 chip ==", flush=True)
-        results["chip_2"] = bench_chip("1x2", "", "0,1", 4, "0")
+        results["chip_2"] = bench_chip("1x2", "", "0,1", 16, "0")
     if args.chip == "all":
         print("== chip: the 34-tile chip, two tiles active ==", flush=True)
-        results["chip_34"] = bench_chip("6x6", "5,4;5,5", "0,33", 4, "0,1,2,3,4,5")
+        results["chip_34"] = bench_chip("6x6", "5,4;5,5", "0,33", 16, "0,1,2,3,4,5")
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(results, indent=2))
 
