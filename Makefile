@@ -80,7 +80,7 @@ lint-tile: verilog
 	verilator --lint-only $(LINT_WAIVERS) --top-module tile $(BUILD)/tile.v
 
 lint-chip: verilog-chip
-	verilator --lint-only $(LINT_WAIVERS) --top-module chip $(BUILD)/chip/tile.v $(BUILD)/chip/chip.v
+	verilator --lint-only $(LINT_WAIVERS) --top-module chip $(BUILD)/chip/tile.v $(BUILD)/chip/tile_hier.v $(BUILD)/chip/chip.v
 
 # longest tests first, one per worker (tests/conftest.py), handed out one at a time
 test: setup

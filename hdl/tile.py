@@ -97,6 +97,8 @@ class Tile(wiring.Component):
         self.clock_gate = clock_gate
         self.params = params
         self._separate = None
+        #: ``hdl.verilog.emit``'s ``separate`` for this tile (None: by its width)
+        self.emit_separately = None
         super().__init__({
             "x": In(stream.Signature(input_layout(params))),
             "y": Out(stream.Signature(output_layout(params))),

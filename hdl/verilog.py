@@ -252,6 +252,8 @@ def emit(component, name: str, path, *, progress=None, check_cycles: bool | None
     if check_cycles is None:
         check_cycles = not (wide and cols > CHECK_CYCLES_MAX_COLS)
     if separate is None:
+        separate = getattr(component, "emit_separately", None)
+    if separate is None:
         separate = wide and cols >= SEPARATE_MIN_COLS
     say = progress or (lambda line: None)
     started = [time.perf_counter()]

@@ -6,8 +6,9 @@ Two designs, each emitted by the project's own emission and synthesized hierarch
 * the tile at a small size (default 16 x 16; the periphery grows with the columns), every block
   but the behavioral crossbar, which stands for the analog array and is left out as a black box;
 * the chip's own logic at the default geometry (6 x 6 grid, 34 positions, 512 lanes, 256-lane
-  groups): mesh, route check, registers and AXI front end, ILP/OLP pairs, with every tile a black
-  box (its ports from ``hdl.tile.Tile``'s signature).
+  groups): mesh, route check, registers and AXI front end, ILP/OLP pairs, the programming
+  stream's beat register, with every tile position a black box (its ports from
+  ``hdl.chip.slot.TileShell``'s signature: the tile and its row buffer are left out).
 
 Prints cells per block and writes ``build/synth/cells.json``. Each Yosys run shows its step and
 elapsed time while it works; the full log is ``build/synth/<design>.log``.
@@ -93,7 +94,8 @@ def synth_tile(out: Path, rows: int, cols: int) -> dict[str, int]:
     print(f"  emitted in {time.perf_counter() - start:.0f} s", flush=True)
     text = (out / "tile.v").read_text()
     boxes = [m for m in re.findall(r"^module \\?(\S+)", text, re.M)
-             if m.rsplit(".", 1)[-1] in BEHAVIORAL]
+             if m.rsplit(".", 1)[-1] in BEHAVIORAL
+             or m.removeprefix("tile_") in BEHAVIORAL]     # a wide tile's separate blocks
     script = (f"read_verilog {out / 'tile.v'}; hierarchy -top tile; "
               + "".join(f"blackbox {b}; " for b in boxes)
               + f"synth -top tile; tee -q -o {out / 'tile_stat.json'} stat -json")
@@ -103,17 +105,16 @@ def synth_tile(out: Path, rows: int, cols: int) -> dict[str, int]:
 
 def synth_chip(out: Path) -> dict[str, int]:
     from golden.chip.params import ChipParams
-    from hdl.chip.chip import TILE_MODULE, Chip
-    from hdl.tile import Tile
+    from hdl.chip.chip import SHELL_MODULE, TILE_MODULE, Chip, TileShell
     from hdl.verilog import emit
     params = ChipParams()
     start = time.perf_counter()
     print(f"chip {params.grid_rows} x {params.grid_cols} ({params.tiles} tiles as black boxes, "
           f"{params.tile.rows} lanes, {params.group_lanes}-lane groups): emitting", flush=True)
     emit(Chip(params, tile_module=TILE_MODULE), "chip", out / "chip.v")
-    tile = Tile(params.tile, clock_gate=True)
-    tile._MustUse__silence = True       # only its signature is read
-    (out / "tile_blackbox.v").write_text(_blackbox_stub("tile", tile))
+    shell = TileShell(params)
+    shell._MustUse__silence = True      # only its signature is read
+    (out / "tile_blackbox.v").write_text(_blackbox_stub(SHELL_MODULE, shell))
     print(f"  emitted in {time.perf_counter() - start:.0f} s", flush=True)
     script = (f"read_verilog {out / 'tile_blackbox.v'} {out / 'chip.v'}; hierarchy -top chip; "
               f"synth -top chip; tee -q -o {out / 'chip_stat.json'} stat -json")
@@ -156,10 +157,11 @@ def main(argv=None) -> int:
                                                     cells, skip=boxes),
                           "left_out": sorted(boxes)}
     if args.only in (None, "chip"):
+        from hdl.chip.chip import SHELL_MODULE
         cells = synth_chip(out)
         report["chip"] = {"cells": cells,
                           "chip_logic": _print_table("chip block (tiles left out)", cells,
-                                                     skip={"tile"})}
+                                                     skip={SHELL_MODULE})}
     (out / "cells.json").write_text(json.dumps(report, indent=2))
     print(f"\nwritten {out / 'cells.json'}")
     return 0

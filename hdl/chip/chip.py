@@ -84,12 +84,13 @@ class Chip(wiring.Component):
         Some tile, ILP or OLP is busy, words wait, a routing check runs, or programming is in
         flight (a beat held, a row in a slot's buffer, a tile's row programmer running).
 
-    ``tile_module``: instantiate every tile as that Verilog module (``hdl.tile.Tile`` with
-    ``clock_gate=True``, emitted once, ``hdl.chip.emit``) instead of elaborating 34 copies; the
-    chip then only converts to Verilog (amaranth.sim needs the tiles themselves).
-    ``hierarchical`` (with ``tile_module``): instantiate every slot as module ``SHELL_MODULE``
-    (:class:`TileShell`, the slot behind flat port names), which Verilator builds once as a
-    hierarchical block (:meth:`verilator_hier_blocks`).
+    ``tile_module``: instantiate every tile position as module ``SHELL_MODULE``
+    (:class:`TileShell`: the slot behind flat port names, instantiating the tile as module
+    ``TILE_MODULE``, ``hdl.tile.Tile`` with ``clock_gate=True``), both emitted once beside the
+    chip (:meth:`extra_modules`, ``hdl.chip.emit``), instead of elaborating 34 copies; the chip
+    then only converts to Verilog (amaranth.sim needs the tiles themselves).
+    ``hierarchical`` (with ``tile_module``): Verilator builds the shell once as a hierarchical
+    block (:meth:`verilator_hier_blocks`).
     """
 
     def __init__(self, params: ChipParams = ChipParams(), *, tile_module: str | None = None,
@@ -263,25 +264,23 @@ class Chip(wiring.Component):
 
     def extra_modules(self) -> list:
         """Modules the emitted chip instantiates, to be emitted beside it: with
-        ``tile_module``, the clock-gated tile under that name (and with ``hierarchical`` the
-        slot behind flat port names)."""
+        ``tile_module``, the clock-gated tile under that name and the slot behind flat port
+        names (``SHELL_MODULE``)."""
         if self.tile_module is None:
             return []
         from ..tile import Tile
-        modules = [(self.tile_module, Tile(self.params.tile, clock_gate=True))]
-        if self.hierarchical:
-            modules.append((SHELL_MODULE, TileShell(self.params)))
-        return modules
+        return [(self.tile_module, Tile(self.params.tile, clock_gate=True)),
+                (SHELL_MODULE, TileShell(self.params))]
 
     def verilator_hier_blocks(self) -> list:
         """Modules Verilator should build as hierarchical blocks (``--hierarchical``)."""
         return [SHELL_MODULE] if self.hierarchical else []
 
     def _tile(self, m, k):
-        """Tile position k: its slot (:class:`TileSlot`), or with ``hierarchical`` an interface
-        of the slot's signature wired to an instance of the shell module."""
-        if not self.hierarchical:
-            slot = TileSlot(self.params, tile_module=self.tile_module)
+        """Tile position k: its slot (:class:`TileSlot`), or with ``tile_module`` an interface
+        of the slot's signature wired to an instance of the shell module (emitted once)."""
+        if self.tile_module is None:
+            slot = TileSlot(self.params)
             m.submodules[f"tile_{k}"] = slot
             return slot
         slot = TileSlot(self.params)

@@ -1,8 +1,10 @@
 """Verilog of the chip: the tile module emitted once, the chip top instantiating it.
 
 ``python -m hdl.chip.emit --out build/chip`` writes ``tile.v`` (module ``tile``: the clock-gated
-tile, ``hdl.tile.Tile(clock_gate=True)``), ``chip.v`` (module ``chip``, one instance of ``tile``
-per tile position) and, with ``--wrapper``, the HDL-clock testbench wrapper ``chip_tb.v``.
+tile, ``hdl.tile.Tile(clock_gate=True)``), ``tile_hier.v`` (module ``tile_hier``: a tile position,
+the tile behind its row buffer on the programming bus, ``hdl.chip.slot.TileShell``), ``chip.v``
+(module ``chip``, one instance of ``tile_hier`` per tile position) and, with ``--wrapper``, the
+HDL-clock testbench wrapper ``chip_tb.v``.
 Emitting the tile once keeps the chip's Verilog at one tile's size plus the chip's own logic,
 and lets a simulator compile one tile model for all instances.
 """
@@ -13,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from .chip import TILE_MODULE
+from .chip import SHELL_MODULE, TILE_MODULE
 
 __all__ = ["emit_chip", "main", "add_chip_arguments", "chip_params_from_args"]
 
@@ -29,7 +31,7 @@ def emit_chip(params, out, *, wrapper: bool = False, quiet: bool = False) -> dic
     sizes and the seconds each step took."""
     from hdl.tile import Tile
     from hdl.verilog import emit, module_ports, write_wrapper
-    from .chip import Chip
+    from .chip import Chip, TileShell
 
     out = Path(out)
     start = time.perf_counter()
@@ -40,6 +42,10 @@ def emit_chip(params, out, *, wrapper: bool = False, quiet: bool = False) -> dic
                 progress=lambda line: say(f"  {TILE_MODULE}: {line}"))
     report["tile"] = (out / f"{TILE_MODULE}.v", len(text), time.perf_counter() - start)
     say(f"{TILE_MODULE}.v: {len(text) / 1e6:.2f} MB")
+    mark = time.perf_counter()
+    say(f"emitting module {SHELL_MODULE} (a tile position)")
+    text = emit(TileShell(params), SHELL_MODULE, out / f"{SHELL_MODULE}.v")
+    report["shell"] = (out / f"{SHELL_MODULE}.v", len(text), time.perf_counter() - mark)
     mark = time.perf_counter()
     say(f"emitting module {CHIP_MODULE} ({params.grid_rows} x {params.grid_cols} grid, "
         f"{params.tiles} tiles, {params.pairs} pairs)")
