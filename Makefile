@@ -31,8 +31,9 @@ GRID        ?= 6x6
 EMPTY       ?= 5,4;5,5
 GROUP_LANES ?= 256
 PAIR_ROWS   ?= 0,1,2,3,4,5
+PROG_BUS_BITS ?= 512
 CHIP_ARGS := $(SIZE_ARGS) --grid $(GRID) --empty "$(EMPTY)" --group-lanes $(GROUP_LANES) \
-             --pair-rows $(PAIR_ROWS)
+             --pair-rows $(PAIR_ROWS) --prog-bus-bits $(PROG_BUS_BITS)
 
 # `make waves` traces a small tile unless told otherwise (a 512 x 512 FST runs to gigabytes)
 WAVES_ROWS ?= 16

@@ -8,7 +8,7 @@ import pytest
 from golden.spec import InputMode
 from tb import chip_scenarios as sc
 from tb.chipsim import run_chip_sim
-from golden.chip.params import ChipParams
+from golden.chip.params import PROG_BUS_MAX, ChipParams
 from tests.test_sim_chip_mesh import GRIDS, TILE
 
 #: The smallest chip: one row of two tiles, one pair.
@@ -92,7 +92,7 @@ def test_split_plan_pass(seed):
     added on the host with the bias and the ReLU), then a second layer on a tile of its own,
     on a 3 x 2 chip with three pairs: both segments' beats interleaved on the input stream;
     every word and cycle against the golden chip."""
-    from golden.chip.params import ChipParams
+    from golden.chip.params import PROG_BUS_MAX, ChipParams
     from tb.test_chip import _random_plan
     p = ChipParams(tile=TILE, grid_rows=3, grid_cols=2, empty=(), group_lanes=4,
                    pair_rows=(0, 1, 2))
@@ -105,10 +105,10 @@ def test_split_plan_pass(seed):
     run_chip_sim(p, bench)
 
 
-@pytest.mark.parametrize("bus", [1, 7, 112])
+@pytest.mark.parametrize("bus", [1, 7, 112, PROG_BUS_MAX])
 def test_programming_bus(bus, seed):
-    """A programming bus of 1, 7 and 112 wires (a row write of the 8 x 8 tile is 112 bits, a
-    target row 56): back-to-back row writes, to one tile and alternating between two, are taken
+    """A programming bus of 1, 7, 112 and 4096 wires (a row write of the 8 x 8 tile is 112
+    bits, a target row 56): back-to-back row writes, to one tile and alternating between two, are taken
     one every ``prog_chunks + 1`` cycles; then a chained pass programmed over that bus and a
     plan programmed row by row in closed loop (on a fresh chip), every word and cycle against
     the golden chip."""
