@@ -1,4 +1,6 @@
 """amaranth.sim driver of the tile (the fast tier: no Verilog, no build)."""
+import sys
+
 import numpy as np
 
 from golden.spec import TileParams, check_params
@@ -159,8 +161,13 @@ class SimTileDriver:
 
 def simulate(fragment, bench, vcd: str | None = None, processes=()) -> None:
     """Run an amaranth.sim testbench ``bench`` (an ``async def bench(ctx)``) on ``fragment``
-    with a 10 ns clock, writing ``vcd`` when given; ``processes`` run alongside (monitors)."""
+    with a 10 ns clock, writing ``vcd`` when given; ``processes`` run alongside (monitors).
+
+    amaranth.sim compiles each domain's logic to Python source; a memory wider than about a
+    thousand bits (a 4096-bit word: the ILP at 512 lanes, a 4096-wire programming bus) becomes
+    one expression nested that deep, beyond Python's default recursion limit for compiling."""
     from amaranth.sim import Simulator
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 100_000))
     sim = Simulator(fragment)
     sim.add_clock(1e-8)
     sim.add_testbench(bench)

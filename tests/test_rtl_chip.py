@@ -27,12 +27,18 @@ def test_chip_1x2_and_2x3(simulator, seed):
     closed-loop programming through the programming stream) and a 2 x 3 chip with an
     empty position and one pair (a chain of three tiles, BAD_DEST, reset in the middle of a
     chained pass, random routes), its tiles behind the shell of hierarchical builds
-    (``hdl.chip.chip.TileShell``; Verilator builds it as one hierarchical block)."""
+    (``hdl.chip.chip.TileShell``; Verilator builds it as one hierarchical block). The two
+    chips have the edges of the programming bus: 1 wire (a row write in 112 chunks) and 4096
+    wires."""
+    from dataclasses import replace
+
+    from golden.chip.params import PROG_BUS_MAX
     from hdl.chip.chip import TILE_MODULE, Chip
     for key, p, hier, tests in (
-            ("c1x2", GRID_1X2, False, ["chained_pass", "random_routes", "plan_pass"]),
-            ("c2x3eh", GRIDS["2x3e"], True, ["chain_of_three", "reset_mid_pass",
-                                            "random_routes"])):
+            ("c1x2", replace(GRID_1X2, prog_bus_bits=1), False,
+             ["chained_pass", "random_routes", "plan_pass"]),
+            ("c2x3eh", replace(GRIDS["2x3e"], prog_bus_bits=PROG_BUS_MAX), True,
+             ["chain_of_three", "reset_mid_pass", "random_routes"])):
         run_cocotb(lambda: Chip(p, tile_module=TILE_MODULE, hierarchical=hier), "chip",
                    "tb.test_chip", simulator, key, testcase=tests,
                    extra_env={"TEST_SEED": seed, "CHIP_ROUTINGS": 4}, sampled=SAMPLED_PORTS)
