@@ -64,7 +64,7 @@ def emit_chip(params, out, *, wrapper: bool = False, quiet: bool = False) -> dic
 
 def add_chip_arguments(parser: argparse.ArgumentParser) -> None:
     """The chip-geometry options (defaults: docs/chip.md section 1) and the tile's."""
-    from golden.chip.params import ChipParams
+    from golden.chip.params import PROG_BUS_MAX, ChipParams
     from hdl.verilog import add_size_arguments
     add_size_arguments(parser)
     d = ChipParams.__dataclass_fields__
@@ -77,7 +77,8 @@ def add_chip_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pair-rows", default=",".join(map(str, d["pair_rows"].default)),
                         help="grid row of each ILP/OLP pair, e.g. 0,1")
     parser.add_argument("--prog-bus-bits", type=int, default=d["prog_bus_bits"].default,
-                        help="width of the programming bus to every tile position")
+                        help=f"width of the programming bus to every tile position, 1.."
+                             f"{PROG_BUS_MAX} (default {d['prog_bus_bits'].default})")
 
 
 def chip_params_from_args(parser, args):
