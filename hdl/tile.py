@@ -16,6 +16,7 @@ from .programmer import RowProgrammer, command_layout
 from .calibration import Calibrator
 from .faults import FaultMemory, merge_codes
 from .clocking import add_core_domains, add_gated_domain
+from .verilog import instance_ports
 
 __all__ = ["Tile", "SEPARATE_BLOCKS", "tile_block"]
 
@@ -138,10 +139,8 @@ class Tile(wiring.Component):
             clk, rst = domain_ports(own)
             ports[f"i_{clk}"] = ClockSignal(tile_domain)
             ports[f"i_{rst}"] = ResetSignal(tile_domain)
-        for path, member, value in block.signature.flatten(iface):
-            value = value.as_value() if hasattr(value, "as_value") else value
-            ports[("i_" if member.flow == In else "o_") + "__".join(map(str, path))] = value
-        m.submodules[name] = Instance(f"{self._separate}_{name}", **ports)
+        m.submodules[name] = Instance(f"{self._separate}_{name}",
+                                      **ports, **instance_ports(block.signature, iface))
         return iface
 
     def elaborate(self, platform):

@@ -25,7 +25,7 @@ __all__ = [
     "Port", "CLOCK_HALF_PERIOD_NS", "CLOCK_PERIOD_NS", "TB_CLOCK", "LIVE_SUFFIX", "emit",
     "SEPARATE_MIN_COLS",
     "reset_domain_fragment", "sampled_outputs", "check_module_name",
-    "signature_ports",
+    "signature_ports", "instance_ports",
     "verilog_ports", "module_ports", "icarus_compat", "write_wrapper", "main", "WIDE_INPUT_BITS",
     "add_size_arguments", "params_from_args",
 ]
@@ -365,6 +365,18 @@ def reset_domain_fragment(component, domains=("sync",)):
         ports[clk] = (domain.clk, PortDirection.Input)
         ports[rst] = (domain.rst, PortDirection.Input)
     return fragment, ports
+
+
+def instance_ports(signature, iface, sep: str = "__") -> dict:
+    """``Instance`` arguments that wire ``iface`` (an interface of ``signature``) to a module
+    emitted from a component of that signature: ``i_`` or ``o_`` and the member's path joined
+    by ``sep`` (``__`` as :func:`emit` names the ports; clocks and resets not included)."""
+    from amaranth.lib.wiring import In
+    ports = {}
+    for path, member, value in signature.flatten(iface):
+        value = value.as_value() if hasattr(value, "as_value") else value
+        ports[("i_" if member.flow == In else "o_") + sep.join(map(str, path))] = value
+    return ports
 
 
 def signature_ports(component) -> list[Port]:

@@ -23,7 +23,8 @@ from ..storage import held_word
 from ..types import InputMode, InputSource, PulseLanesSignature, row_write_layout
 from .mesh import Mesh
 from .regs import CHIP_ERROR_BITS, ChipRegisters
-from .slot import SHELL_MODULE, TILE_MODULE, TileShell, TileSlot, shell_ports
+from ..verilog import instance_ports
+from .slot import SHELL_MODULE, TILE_MODULE, TileShell, TileSlot
 
 __all__ = ["Chip", "TileShell", "TileSlot", "AXI4StreamSignature", "stream_widths",
            "chip_address_bits", "TILE_MODULE", "SHELL_MODULE"]
@@ -286,14 +287,10 @@ class Chip(wiring.Component):
         slot = TileSlot(self.params)
         slot._MustUse__silence = True       # only its signature is used
         iface = slot.signature.create(path=(f"tile_{k}",))
-        ports = {"i_clk": ClockSignal("sync"), "i_rst": ResetSignal("sync")}
-        for path, _, flow, _ in shell_ports(self.params):
-            value = iface
-            for part in path:
-                value = getattr(value, part)
-            value = value.as_value() if hasattr(value, "as_value") else value
-            ports[("i_" if flow == In else "o_") + "_".join(map(str, path))] = value
-        m.submodules[f"tile_{k}"] = Instance(SHELL_MODULE, **ports)
+        # the shell's flat port names (TileShell): the path joined by single underscores
+        m.submodules[f"tile_{k}"] = Instance(SHELL_MODULE, i_clk=ClockSignal("sync"),
+                                             i_rst=ResetSignal("sync"),
+                                             **instance_ports(slot.signature, iface, sep="_"))
         return iface
 
     def _interconnect(self, m, d, regs, tiles, events):

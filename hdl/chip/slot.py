@@ -20,6 +20,7 @@ from amaranth.lib.wiring import In, Out
 from golden.chip.params import ChipParams
 from ..clocking import add_core_domains, add_gated_domain
 from ..storage import held_word
+from ..verilog import instance_ports
 from ..tile import Tile
 
 __all__ = ["TileSlot", "TileShell", "prog_bus_signature", "TILE_MODULE", "SHELL_MODULE"]
@@ -129,11 +130,9 @@ class TileSlot(wiring.Component):
             return tile
         signature = _tile_signature(self.params)
         iface = signature.create(path=("tile",))
-        ports = {"i_clk": ClockSignal("sync"), "i_rst": ResetSignal("sync")}
-        for path, member, value in signature.flatten(iface):
-            value = value.as_value() if hasattr(value, "as_value") else value
-            ports[("i_" if member.flow == In else "o_") + "__".join(map(str, path))] = value
-        m.submodules.tile = Instance(self.tile_module, **ports)
+        m.submodules.tile = Instance(self.tile_module, i_clk=ClockSignal("sync"),
+                                     i_rst=ResetSignal("sync"),
+                                     **instance_ports(signature, iface))
         return iface
 
 
