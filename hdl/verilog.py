@@ -292,48 +292,65 @@ def emit(component, name: str, path, *, progress=None, check_cycles: bool | None
     return text
 
 
-def _emit_block(params, block: str, module: str, fast: bool) -> tuple[str, float]:
-    """Worker of :class:`_SeparateBlocks`: one block of the tile as module ``module``."""
-    import tempfile
+def _emit_block(argv) -> None:
+    """Worker of :class:`_SeparateBlocks` (``python -c``): ``argv`` = the tile parameters as
+    JSON, the block's name, its module name and the output path."""
+    import json
+    from golden.spec import TileParams
     from hdl.tile import SEPARATE_BLOCKS, tile_block
-    start = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        text = emit(tile_block(params, block), module, Path(tmp) / f"{module}.v", fast=fast,
-                    domains=tuple(SEPARATE_BLOCKS[block]), separate=False)
-    return text, time.perf_counter() - start
+    params, block, module, path = argv
+    params = TileParams(**json.loads(params))
+    emit(tile_block(params, block), module, path, domains=tuple(SEPARATE_BLOCKS[block]),
+         separate=False)
 
 
 class _SeparateBlocks:
-    """The blocks a component names (``component.separate(name)``), emitted by two worker
-    processes (fresh interpreters) while the calling process converts the rest."""
+    """The blocks a component names (``component.separate(name)``), each emitted by a worker
+    process of its own while the calling process converts the rest. The workers are fresh
+    interpreters started with ``python -c``, so that a script calling :func:`emit` is not run
+    again in them (as ``multiprocessing``'s spawn would, without a ``__main__`` guard)."""
 
     def __init__(self, component, name: str, say):
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+        import dataclasses
+        import json
+        import subprocess
+        import tempfile
         self._say = say
-        self._modules = component.separate(name)
-        say(f"emitting {', '.join(block for _, block in self._modules)} in processes of "
-            f"their own")
-        self._pool = ProcessPoolExecutor(max_workers=len(self._modules),
-                                         mp_context=multiprocessing.get_context("spawn"))
-        self._futures = [(module, block, self._pool.submit(_emit_block, component.params, block,
-                                                           module, True))
-                         for module, block in self._modules]
+        self._tmp = tempfile.TemporaryDirectory()
+        params = json.dumps(dataclasses.asdict(component.params))
+        root = str(Path(__file__).resolve().parent.parent)
+        code = (f"import sys; sys.path.insert(0, {root!r}); from hdl.verilog import _emit_block; "
+                f"_emit_block(sys.argv[1:])")
+        self._workers = []
+        modules = component.separate(name)
+        say(f"emitting {', '.join(block for _, block in modules)} in processes of their own")
+        for module, block in modules:
+            path = Path(self._tmp.name) / f"{module}.v"
+            proc = subprocess.Popen([sys.executable, "-c", code, params, block, module, str(path)],
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            self._workers.append((module, block, path, proc, time.perf_counter()))
 
     def texts(self) -> str:
         out = []
-        for module, block, future in self._futures:
-            if not future.done():
+        for module, block, path, proc, start in self._workers:
+            if proc.poll() is None:
                 self._say(f"waiting for {block}")
-            text, seconds = future.result()
-            self._say(f"{block}: module {module} ({len(text) / 1e6:.2f} MB) in {seconds:.1f} s")
+            log, _ = proc.communicate()
+            if proc.returncode:
+                raise RuntimeError(f"emitting block {block} (module {module}) failed with "
+                                   f"exit status {proc.returncode}:\n{log[-4000:]}")
+            text = path.read_text()
+            self._say(f"{block}: module {module} ({len(text) / 1e6:.2f} MB) in "
+                      f"{time.perf_counter() - start:.1f} s")
             out.append(text)
         return "".join(out)
 
     def close(self):
-        for _, _, future in self._futures:
-            future.cancel()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        for _, _, _, proc, _ in self._workers:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        self._tmp.cleanup()
 
 
 def reset_domain_fragment(component, domains=("sync",)):
