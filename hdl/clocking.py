@@ -27,7 +27,7 @@ to do costs a simulator nothing (docs/chip.md).
 """
 from amaranth.hdl import ClockDomain, ClockSignal, ResetSignal, Signal
 
-__all__ = ["add_core_domains", "add_gated_domain"]
+__all__ = ["add_core_domains", "add_gated_domain", "add_held_clock"]
 
 
 def add_core_domains(m, gate=None, *, core: str = "core",
@@ -80,3 +80,46 @@ def add_gated_domain(m, name: str, enable, *, running_after_reset: bool = False,
         ResetSignal(name).eq(ResetSignal("sync")),
     ]
     return sampled
+
+
+def add_held_clock(m, need, *, name: str, core: str = "core",
+                   negedge: str = "negedge") -> Signal:
+    """A copy of ``clk`` that stays high while a block has nothing to do: returns the clock
+    (a signal named ``name``) to give to the block in place of ``clk``.
+
+    ``need`` (1 bit, settled by the falling edge): the block could change state at the next
+    rising edge. The clock falls on every falling edge at which ``need`` is high and rises on
+    the rising edge after it, exactly as ``clk``; after a falling edge at which ``need`` is low
+    it rises once more (on the next rising edge) and then stays high until a falling edge at
+    which ``need`` is high again, where it falls together with that decision.
+
+    Built from two registers, both high after reset: ``<name>_n`` samples ``need`` on the
+    falling edge (``negedge``), ``<name>_p`` copies it on the rising edge (``core``), and the
+    clock is ``clk | ~(<name>_n | <name>_p)``. It cannot glitch: while ``clk`` is high the
+    clock is high whatever the registers do, and at a falling edge ``<name>_p`` equals the
+    value ``<name>_n`` had before the edge, so the clock either falls with ``clk`` (that value
+    high) or stays high and falls when ``<name>_n`` rises (that value low).
+
+    Why it is exact for a block whose own clock gates sample their enables on its falling edge
+    (``add_core_domains`` / ``add_gated_domain``): with ``need`` covering every such enable,
+    the last falling edge the block sees before its clock stops samples them all low, so its
+    gated clocks stay off while it is held, as they would have with ``clk`` running; and the
+    falling edge on which it starts again is the one at which the decision is made, so its
+    enables are sampled on that edge with the values they would have had. The block's model is
+    then not evaluated at all while it is held (a Verilator hierarchical block is called on
+    every edge of its clock input).
+
+    The registers ``<name>_n`` and ``<name>_p`` are added to ``negedge`` and ``core`` (defined
+    by :func:`add_core_domains` in ``m``). A simulator that orders registers by delta cycles
+    (amaranth.sim) sees the held clock one combinational step later than ``core``; use it where
+    the block is an instance of emitted Verilog, whose registers update together.
+    """
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"name must be an identifier, not {name!r}")
+    sampled = Signal(name=f"{name}_n", init=1)
+    copied = Signal(name=f"{name}_p", init=1)
+    clock = Signal(name=name)
+    m.d[negedge] += sampled.eq(need)
+    m.d[core] += copied.eq(sampled)
+    m.d.comb += clock.eq(ClockSignal("sync") | ~(sampled | copied))
+    return clock

@@ -4,23 +4,27 @@ Every tile position is a slot (``hdl.chip.slot.TileSlot``): a ``hdl.tile.Tile`` 
 ``clock_gate=True`` (an idle tile stops its own clock) behind a row buffer on the programming
 bus. The tile's ``x`` and ``y`` streams are tied off in the slot (vectors enter and leave
 through the pairs); its registers are window t + 1 of the chip's AXI4-Lite bus, its row writes
-and closed-loop targets come from the programming stream over the bus. All of the chip's own registers run in domain ``chip``, one
-combinational step from ``clk`` like the tiles' domains, so that every register of the design
-sees the same edge at the same time in amaranth.sim too (``hdl.clocking``).
+and closed-loop targets come from the programming stream over the bus. All of the chip's own
+registers run in domain ``chip``, one combinational step from ``clk`` like the tiles' domains,
+so that every register of the design sees the same edge at the same time in amaranth.sim too
+(``hdl.clocking``). In the emitted chip (``tile_module``) each position's instance gets a clock
+held high while the slot is not ``awake`` (``hdl.clocking.add_held_clock``), so that a
+simulator does not evaluate an idle position's model at all.
 """
-from amaranth.hdl import Cat, ClockDomain, ClockSignal, Const, DomainRenamer, Module, Mux
+from amaranth.hdl import Cat, DomainRenamer, Module, Mux
 from amaranth.hdl import Instance, ResetSignal, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from golden.chip import regs as gregs
 from golden.chip.params import ChipParams
+from ..clocking import add_core_domains, add_held_clock
 from ..csr import AXI4LiteSignature
 from ..ilp import InputLandingPad
 from ..olp import OutputLandingPad
 from ..programmer import command_layout
 from ..storage import held_word
-from ..types import InputMode, InputSource, PulseLanesSignature, row_write_layout
+from ..types import InputSource, PulseLanesSignature, row_write_layout
 from .mesh import Mesh
 from .regs import CHIP_ERROR_BITS, ChipRegisters
 from ..verilog import instance_ports
@@ -124,9 +128,7 @@ class Chip(wiring.Component):
         m = Module()
         p = self.params
         t = p.tile
-        m.domains.chip = ClockDomain("chip", async_reset=True, local=True)
-        m.d.comb += [ClockSignal("chip").eq(ClockSignal("sync")),
-                     ResetSignal("chip").eq(ResetSignal("sync"))]
+        add_core_domains(m, core="chip", negedge="chip_negedge")
         d = m.d.chip
 
         m.submodules.regs = regs = DomainRenamer("chip")(ChipRegisters(p))
@@ -288,7 +290,11 @@ class Chip(wiring.Component):
         slot._MustUse__silence = True       # only its signature is used
         iface = slot.signature.create(path=(f"tile_{k}",))
         # the shell's flat port names (TileShell): the path joined by single underscores
-        m.submodules[f"tile_{k}"] = Instance(SHELL_MODULE, i_clk=ClockSignal("sync"),
+        # the position's clock is held high while it has nothing to do (``awake`` low at the
+        # falling edge), so that an idle position's model is not evaluated at all
+        clock = add_held_clock(m, iface.awake, name=f"tile_{k}_clk", core="chip",
+                               negedge="chip_negedge")
+        m.submodules[f"tile_{k}"] = Instance(SHELL_MODULE, i_clk=clock,
                                              i_rst=ResetSignal("sync"),
                                              **instance_ports(slot.signature, iface, sep="_"))
         return iface
@@ -297,7 +303,6 @@ class Chip(wiring.Component):
         """Registered request and response stages between the host and every window; one write
         and one read in flight at a time. An access of no window answers SLVERR and is the
         chip's BAD_ADDRESS."""
-        p = self.params
         bus = self.csr
         wb = gregs.WINDOW_BITS
         slaves = [regs.bus] + [tile.csr for tile in tiles]

@@ -57,6 +57,12 @@ class TileSlot(wiring.Component):
         The tile's.
     loading : Out(1)
         A row waits in the buffer for the tile, or the tile's row programmer is busy.
+    awake : Out(1)
+        The slot or its tile could change state at the next rising edge: the tile is
+        ``active``, a row waits in the buffer, a chunk is offered, a register request is
+        offered, or the lanes carry a window. It covers the tile's own clock gate (``gate`` of
+        ``hdl.tile.Tile``) and every register of the slot, so the chip may hold the position's
+        clock while it is low (``hdl.clocking.add_held_clock``).
 
     ``tile_module``: instantiate the tile as that Verilog module (emitted once) instead of
     elaborating ``hdl.tile.Tile``; the slot then only converts to Verilog.
@@ -73,7 +79,7 @@ class TileSlot(wiring.Component):
         tile = _tile_signature(params).members
         super().__init__({"load": In(prog_bus_signature(params.prog_bus_bits)),
                           **{name: tile[name] for name in _PASSED},
-                          "loading": Out(1)})
+                          "loading": Out(1), "awake": Out(1)})
 
     def elaborate(self, platform):
         m = Module()
@@ -115,6 +121,8 @@ class TileSlot(wiring.Component):
             tile.target.payload.eq(buffer[:p.target_row_bits]),
             tile.target.valid.eq(full & target),
             self.loading.eq(full | tile.prog_busy),
+            self.awake.eq(tile.active | full | load.valid | self.csr.awvalid | self.csr.wvalid
+                          | self.csr.arvalid | self.lanes_in.window),
         ]
         for name in ("csr", "lanes_in", "lanes_out"):
             wiring.connect(m, wiring.flipped(getattr(self, name)), getattr(tile, name))
