@@ -26,7 +26,8 @@ __all__ = [
     "SEPARATE_MIN_COLS",
     "reset_domain_fragment", "sampled_outputs", "check_module_name",
     "signature_ports", "instance_ports",
-    "verilog_ports", "module_ports", "icarus_compat", "write_wrapper", "main", "WIDE_INPUT_BITS",
+    "verilog_ports", "module_ports", "port_stub", "icarus_compat", "write_wrapper", "main",
+    "WIDE_INPUT_BITS",
     "add_size_arguments", "params_from_args",
 ]
 
@@ -484,6 +485,21 @@ def icarus_compat(text: str) -> tuple[str, int]:
     text = _CONST_PROCESS_RE.sub(replace, text)
     text, zeros = _ZERO_HEX_RE.subn(r"\1'h0", text)
     return text, rewrites + zeros
+
+
+def port_stub(module: str, ports: list[Port]) -> str:
+    """Verilog of a module with ``ports`` and nothing inside: what a linter needs to check a
+    design's instances of ``module`` (names, directions, widths) without elaborating it."""
+    check_module_name(module)
+    if not ports:
+        raise ValueError(f"Module {module!r} needs at least one port")
+    lines = [f"// the ports of module {module} only (a linter's view of its instances)",
+             f"module {module}({', '.join(port.name for port in ports)});"]
+    for port in ports:
+        width = "" if port.width == 1 else f"[{port.width - 1}:0] "
+        lines.append(f"  {port.direction} {width}{port.name};")
+    lines.append("endmodule")
+    return "\n".join(lines) + "\n"
 
 
 def sampled_outputs(ports: list[Port], sampled=()) -> list[Port]:

@@ -232,3 +232,37 @@ def test_tile_shell_ports_and_the_chip_instances(tmp_path):
         Chip(p, hierarchical=True)
     with pytest.raises(TypeError, match="hierarchical must be a bool, not 1"):
         Chip(p, tile_module=TILE_MODULE, hierarchical=1)
+
+
+@pytest.mark.rtl
+def test_chip_lint_view(tmp_path):
+    """hdl.chip.emit writes tile_hier_ports.v, the tile position's ports and nothing else:
+    the same ports as tile_hier.v; Verilator lints the chip's instances against it, and the
+    position on its own, as `make lint-chip` does; a port missing from it is an error."""
+    from golden.chip.params import ChipParams
+    from hdl.chip.chip import SHELL_MODULE
+    from hdl.chip.emit import emit_chip
+    from hdl.verilog import port_stub
+    t = TileParams(rows=4, cols=4, in_bits=3, out_bits=3, code_bits=2, charge_bits=10)
+    p = ChipParams(tile=t, grid_rows=2, grid_cols=2, empty=(), group_lanes=2, pair_rows=(0,),
+                   prog_bus_bits=5)
+    emit_chip(p, tmp_path, quiet=True)
+    stub = (tmp_path / f"{SHELL_MODULE}_ports.v").read_text()
+    shell = (tmp_path / f"{SHELL_MODULE}.v").read_text()
+    assert verilog_ports(stub, SHELL_MODULE) == verilog_ports(shell, SHELL_MODULE)
+    assert "awake" in {port.name for port in verilog_ports(stub, SHELL_MODULE)}
+    lint = ["verilator", "--lint-only", "-Wno-WIDTH", "-Wno-CASEINCOMPLETE", "--top-module"]
+    for top, files in (("tile_hier", ["tile.v", "tile_hier.v"]),
+                       ("chip", [f"{SHELL_MODULE}_ports.v", "chip.v"])):
+        result = subprocess.run(lint + [top] + files, cwd=tmp_path, capture_output=True,
+                                text=True)
+        assert result.returncode == 0, result.stderr
+    ports = [port for port in verilog_ports(stub, SHELL_MODULE) if port.name != "awake"]
+    (tmp_path / "short.v").write_text(port_stub(SHELL_MODULE, ports))
+    result = subprocess.run(lint + ["chip", "short.v", "chip.v"], cwd=tmp_path,
+                            capture_output=True, text=True)
+    assert result.returncode != 0 and "awake" in result.stderr
+    with pytest.raises(ValueError, match="needs at least one port"):
+        port_stub(SHELL_MODULE, [])
+    with pytest.raises(ValueError, match="module name must be a Verilog identifier"):
+        port_stub("module", ports)

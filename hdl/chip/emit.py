@@ -3,8 +3,10 @@
 ``python -m hdl.chip.emit --out build/chip`` writes ``tile.v`` (module ``tile``: the clock-gated
 tile, ``hdl.tile.Tile(clock_gate=True)``), ``tile_hier.v`` (module ``tile_hier``: a tile position,
 the tile behind its row buffer on the programming bus, ``hdl.chip.slot.TileShell``), ``chip.v``
-(module ``chip``, one instance of ``tile_hier`` per tile position) and, with ``--wrapper``, the
-HDL-clock testbench wrapper ``chip_tb.v``.
+(module ``chip``, one instance of ``tile_hier`` per tile position), ``tile_hier_ports.v``
+(module ``tile_hier`` with its ports and nothing inside: ``make lint-chip`` checks the chip's
+instances against it, and the tile position once on its own, instead of elaborating every
+tile) and, with ``--wrapper``, the HDL-clock testbench wrapper ``chip_tb.v``.
 Emitting the tile once keeps the chip's Verilog at one tile's size plus the chip's own logic,
 and lets a simulator compile one tile model for all instances.
 """
@@ -30,7 +32,7 @@ def emit_chip(params, out, *, wrapper: bool = False, quiet: bool = False) -> dic
     """Write ``tile.v`` and ``chip.v`` (and ``chip_tb.v``) into ``out``; return the paths, the
     sizes and the seconds each step took."""
     from hdl.tile import Tile
-    from hdl.verilog import emit, module_ports, write_wrapper
+    from hdl.verilog import emit, module_ports, port_stub, verilog_ports, write_wrapper
     from .chip import Chip, TileShell
 
     out = Path(out)
@@ -46,6 +48,9 @@ def emit_chip(params, out, *, wrapper: bool = False, quiet: bool = False) -> dic
     say(f"emitting module {SHELL_MODULE} (a tile position)")
     text = emit(TileShell(params), SHELL_MODULE, out / f"{SHELL_MODULE}.v")
     report["shell"] = (out / f"{SHELL_MODULE}.v", len(text), time.perf_counter() - mark)
+    stub = out / f"{SHELL_MODULE}_ports.v"
+    stub.write_text(port_stub(SHELL_MODULE, verilog_ports(text, SHELL_MODULE)))
+    report["shell_ports"] = (stub, stub.stat().st_size, 0.0)
     mark = time.perf_counter()
     say(f"emitting module {CHIP_MODULE} ({params.grid_rows} x {params.grid_cols} grid, "
         f"{params.tiles} tiles, {params.pairs} pairs)")
