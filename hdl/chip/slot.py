@@ -9,9 +9,11 @@ beat once the tile has taken the row. The tile's ``x`` and ``y`` streams are tie
 enter and leave the chip through the ILP/OLP pairs).
 
 Only what the chip uses crosses the slot's boundary: the programming bus, the registers, the
-lanes and three status bits. That keeps a hierarchical Verilator block (:class:`TileShell`)
-cheap: every port of such a block is copied at every call of its model, at both clock edges,
-changed or not.
+lanes and four status bits (``busy``, ``input_source``, ``loading``, ``awake``). That keeps a
+hierarchical Verilator block (:class:`TileShell`) cheap: every port of such a block is copied
+at every call of its model, changed or not. ``awake`` lets the emitted chip hold the
+position's clock while it has nothing to do (``hdl.clocking.add_held_clock``), so that the
+block is not called at all then.
 """
 from amaranth.hdl import Cat, ClockSignal, Instance, Module, ResetSignal, Signal
 from amaranth.lib import wiring
