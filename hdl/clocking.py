@@ -25,7 +25,7 @@ A tile on a chip is gated as a whole as well (``gate``): its ``core`` domain and
 domain then also need the tile's own enable, sampled the same way, so that a tile with nothing
 to do costs a simulator nothing (docs/chip.md).
 """
-from amaranth.hdl import ClockDomain, ClockSignal, ResetSignal, Signal
+from amaranth.hdl import ClockDomain, ClockSignal, ResetSignal, Signal, Value
 
 __all__ = ["add_core_domains", "add_gated_domain", "add_held_clock"]
 
@@ -116,6 +116,9 @@ def add_held_clock(m, need, *, name: str, core: str = "core",
     """
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"name must be an identifier, not {name!r}")
+    width = Value.cast(need).shape().width
+    if width != 1:
+        raise ValueError(f"need must be 1 bit wide, not {width} bits ({need!r})")
     sampled = Signal(name=f"{name}_n", init=1)
     copied = Signal(name=f"{name}_p", init=1)
     clock = Signal(name=name)

@@ -487,14 +487,18 @@ def icarus_compat(text: str) -> tuple[str, int]:
     return text, rewrites + zeros
 
 
-def port_stub(module: str, ports: list[Port]) -> str:
+def port_stub(module: str, ports: list[Port], *, blackbox: bool = False) -> str:
     """Verilog of a module with ``ports`` and nothing inside: what a linter needs to check a
-    design's instances of ``module`` (names, directions, widths) without elaborating it."""
+    design's instances of ``module`` (names, directions, widths) without elaborating it, and,
+    with ``blackbox`` (the ``(* blackbox *)`` attribute), what a synthesis tool keeps as a black
+    box."""
     check_module_name(module)
     if not ports:
         raise ValueError(f"Module {module!r} needs at least one port")
-    lines = [f"// the ports of module {module} only (a linter's view of its instances)",
-             f"module {module}({', '.join(port.name for port in ports)});"]
+    lines = [f"// module {module}: its ports only"]
+    if blackbox:
+        lines.append("(* blackbox *)")
+    lines.append(f"module {module}({', '.join(port.name for port in ports)});")
     for port in ports:
         width = "" if port.width == 1 else f"[{port.width - 1}:0] "
         lines.append(f"  {port.direction} {width}{port.name};")

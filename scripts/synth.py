@@ -76,11 +76,9 @@ def _cells(stat_json: Path) -> dict[str, int]:
 
 def _blackbox_stub(name: str, component) -> str:
     """A Verilog black box with the ports ``hdl.verilog.emit`` gives ``component``."""
-    from hdl.verilog import signature_ports
-    ports = [("input", "clk", 1), ("input", "rst", 1)] + [
-        (p.direction, p.name, p.width) for p in signature_ports(component)]
-    decl = ",\n".join(f"  {d} {'' if w == 1 else f'[{w - 1}:0] '}{n}" for d, n, w in ports)
-    return f"(* blackbox *)\nmodule {name} (\n{decl}\n);\nendmodule\n"
+    from hdl.verilog import Port, port_stub, signature_ports
+    ports = [Port("clk", 1, "input"), Port("rst", 1, "input"), *signature_ports(component)]
+    return port_stub(name, ports, blackbox=True)
 
 
 def synth_tile(out: Path, rows: int, cols: int) -> dict[str, int]:

@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 """Fast tier: ``hdl.clocking.add_held_clock``, the clock the emitted chip gives every tile
 position.
 
@@ -97,3 +98,12 @@ def test_held_clock_is_transparent(seed):
     expected = np.cumsum(en | before)
     assert np.array_equal(edges, expected)
     assert edges[-1] < cycles // 2
+
+
+def test_held_clock_refuses_a_wide_need_and_a_bad_name():
+    m = Module()
+    add_core_domains(m)
+    with pytest.raises(ValueError, match=r"need must be 1 bit wide, not 3 bits"):
+        add_held_clock(m, Signal(3), name="held")
+    with pytest.raises(ValueError, match=r"name must be an identifier, not 'held clk'"):
+        add_held_clock(m, Signal(), name="held clk")

@@ -289,9 +289,9 @@ class Chip(wiring.Component):
         slot = TileSlot(self.params)
         slot._MustUse__silence = True       # only its signature is used
         iface = slot.signature.create(path=(f"tile_{k}",))
-        # the shell's flat port names (TileShell): the path joined by single underscores
         # the position's clock is held high while it has nothing to do (``awake`` low at the
-        # falling edge), so that an idle position's model is not evaluated at all
+        # falling edge), so that an idle position's model is not evaluated at all; the shell's
+        # ports are the slot's paths joined by single underscores (TileShell)
         clock = add_held_clock(m, iface.awake, name=f"tile_{k}_clk", core="chip",
                                negedge="chip_negedge")
         m.submodules[f"tile_{k}"] = Instance(SHELL_MODULE, i_clk=clock,
